@@ -1,0 +1,70 @@
+/**
+ * @conveyor/plugin-api: the versioned contract between Conveyor's core and its plugins. The JSON
+ * Schemas in ../schemas are the source of truth; the types below are generated from them.
+ */
+export { PLUGIN_API_VERSION } from './version.js';
+export { PluginError } from './plugin-error.js';
+export {
+  definePlugin,
+  defineCredentialManager,
+  defineResourceType,
+  defineRuntime,
+  defineVolumeDriver,
+  isPluginDefinition,
+  type DefinePluginOptions,
+  type MethodName,
+  type MethodRequest,
+  type MethodResponse,
+  type PluginDefinition,
+  type PluginImplementation,
+  type PluginMethodsByKind,
+} from './define-plugin.js';
+export { createCallContext, type CallContext } from './call-context.js';
+export { loadPluginDefinition, runPluginCall, serializeError } from './run-call.js';
+export {
+  createAjv,
+  describeProblems,
+  formatProblems,
+  manifestSchemaValidator,
+  methodSchemaValidator,
+  pointerToPath,
+  toValidator,
+  type SchemaProblem,
+  type Validator,
+} from './schemas.js';
+export { methodNames } from './generated/methods.generated.js';
+export type {
+  CredentialsMethods,
+  ResourceTypeMethods,
+  RuntimeMethods,
+  VolumeMethods,
+} from './generated/methods.generated.js';
+export type {
+  BuildMetadata,
+  Env,
+  HostPathLocation,
+  Labels,
+  Metadata,
+  PluginKind,
+  PvcLocation,
+  Version,
+  VolumeLocation,
+  VolumeRef,
+  WorkerLocation,
+} from './generated/common.generated.js';
+export type { PluginLimits, PluginManifest } from './generated/manifest.generated.js';
+export type {
+  CallFailed,
+  CallOutcome,
+  CallSucceeded,
+  CallTask,
+  DataMessage,
+  EndMessage,
+  OutputMessage,
+  PortMessage,
+  SerializedError,
+} from './generated/worker.generated.js';
+export type * as runtime from './generated/runtime.generated.js';
+export type * as volume from './generated/volume.generated.js';
+export type * as credentials from './generated/credentials.generated.js';
+export type * as resourceType from './generated/resource-type.generated.js';
