@@ -31,6 +31,7 @@ if (existsSync(extra)) {
 const rel = (p) => p.slice(root.length + 1);
 const outputs = new Map();
 for (const { schema, out } of targets) {
+  if (!existsSync(schema)) continue;
   const json = JSON.parse(readFileSync(schema, 'utf8'));
   const ts = await compile(json, json.title ?? basename(schema, '.json'), {
     cwd: dirname(schema),

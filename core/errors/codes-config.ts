@@ -1,0 +1,4 @@
+import { defineErrors } from './define.js';
+
+/** Errors of core/config/. */
+export const configErrors = defineErrors({});
