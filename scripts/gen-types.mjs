@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Generates TypeScript types from the JSON Schemas that are the source of truth, so no type is
 // written twice. `--check` regenerates in memory and fails if a checked-in file has drifted.
-import { readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
 
@@ -14,7 +14,9 @@ const banner = (source) =>
 /** Schema files to generate, one output module each. */
 const targets = [];
 const pluginSchemas = join(root, 'plugin-api/schemas');
-for (const file of readdirSync(pluginSchemas).filter((f) => f.endsWith('.json')).sort()) {
+for (const file of readdirSync(pluginSchemas)
+  .filter((f) => f.endsWith('.json'))
+  .sort()) {
   targets.push({
     schema: join(pluginSchemas, file),
     out: join(root, 'plugin-api/src/generated', `${basename(file, '.json')}.generated.ts`),
@@ -61,7 +63,8 @@ for (const [file, type] of kinds) {
   for (const m of schema['x-methods']) {
     const cap = m[0].toUpperCase() + m.slice(1);
     for (const suffix of ['Request', 'Response']) {
-      if (!schema.$defs[`${cap}${suffix}`]) throw new Error(`${file}.json: x-methods names ${m} but $defs has no ${cap}${suffix}`);
+      if (!schema.$defs[`${cap}${suffix}`])
+        throw new Error(`${file}.json: x-methods names ${m} but $defs has no ${cap}${suffix}`);
     }
     methods += `  ${m}: { request: ${camel(file)}.${cap}Request; response: ${camel(file)}.${cap}Response };\n`;
   }

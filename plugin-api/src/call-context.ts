@@ -22,7 +22,10 @@ export interface CallContext<Config = Record<string, unknown>> {
  * Build a CallContext over a call's MessagePort (or none). The host and the conformance kit both
  * use this, so a plugin sees the same context in tests as in production.
  */
-export function createCallContext<Config>(config: Config, port: MessagePort | undefined): CallContext<Config> {
+export function createCallContext<Config>(
+  config: Config,
+  port: MessagePort | undefined,
+): CallContext<Config> {
   const post = (message: PortMessage, transfer?: ArrayBuffer[]) => port?.postMessage(message, transfer);
   return {
     config,

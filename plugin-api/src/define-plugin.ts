@@ -1,3 +1,4 @@
+import type { CallContext } from './call-context.js';
 import type { PluginKind } from './generated/common.generated.js';
 import type {
   CredentialsMethods,
@@ -5,7 +6,6 @@ import type {
   RuntimeMethods,
   VolumeMethods,
 } from './generated/methods.generated.js';
-import type { CallContext } from './call-context.js';
 
 /** The method map of each plugin kind. */
 export interface PluginMethodsByKind {
@@ -21,7 +21,10 @@ export type MethodRequest<K extends PluginKind, M extends MethodName<K>> = Plugi
 }
   ? R
   : never;
-export type MethodResponse<K extends PluginKind, M extends MethodName<K>> = PluginMethodsByKind[K][M] extends {
+export type MethodResponse<
+  K extends PluginKind,
+  M extends MethodName<K>,
+> = PluginMethodsByKind[K][M] extends {
   response: infer R;
 }
   ? R
@@ -85,5 +88,9 @@ export const defineResourceType = <Config = Record<string, unknown>>(
 ) => definePlugin('resource-type', methods, options);
 
 export function isPluginDefinition(value: unknown): value is PluginDefinition {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[definitionBrand] === true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[definitionBrand] === true
+  );
 }

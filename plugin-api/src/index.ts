@@ -2,16 +2,16 @@
  * @conveyor/plugin-api: the versioned contract between Conveyor's core and its plugins. The JSON
  * Schemas in ../schemas are the source of truth; the types below are generated from them.
  */
-export { PLUGIN_API_VERSION } from './version.js';
-export { PluginError } from './plugin-error.js';
+
+export { type CallContext, createCallContext } from './call-context.js';
 export {
-  definePlugin,
+  type DefinePluginOptions,
   defineCredentialManager,
+  definePlugin,
   defineResourceType,
   defineRuntime,
   defineVolumeDriver,
   isPluginDefinition,
-  type DefinePluginOptions,
   type MethodName,
   type MethodRequest,
   type MethodResponse,
@@ -19,26 +19,6 @@ export {
   type PluginImplementation,
   type PluginMethodsByKind,
 } from './define-plugin.js';
-export { createCallContext, type CallContext } from './call-context.js';
-export { loadPluginDefinition, runPluginCall, serializeError } from './run-call.js';
-export {
-  createAjv,
-  describeProblems,
-  formatProblems,
-  manifestSchemaValidator,
-  methodSchemaValidator,
-  pointerToPath,
-  toValidator,
-  type SchemaProblem,
-  type Validator,
-} from './schemas.js';
-export { methodNames } from './generated/methods.generated.js';
-export type {
-  CredentialsMethods,
-  ResourceTypeMethods,
-  RuntimeMethods,
-  VolumeMethods,
-} from './generated/methods.generated.js';
 export type {
   BuildMetadata,
   Env,
@@ -52,7 +32,18 @@ export type {
   VolumeRef,
   WorkerLocation,
 } from './generated/common.generated.js';
+export type * as credentials from './generated/credentials.generated.js';
 export type { PluginLimits, PluginManifest } from './generated/manifest.generated.js';
+export type {
+  CredentialsMethods,
+  ResourceTypeMethods,
+  RuntimeMethods,
+  VolumeMethods,
+} from './generated/methods.generated.js';
+export { methodNames } from './generated/methods.generated.js';
+export type * as resourceType from './generated/resource-type.generated.js';
+export type * as runtime from './generated/runtime.generated.js';
+export type * as volume from './generated/volume.generated.js';
 export type {
   CallFailed,
   CallOutcome,
@@ -64,7 +55,18 @@ export type {
   PortMessage,
   SerializedError,
 } from './generated/worker.generated.js';
-export type * as runtime from './generated/runtime.generated.js';
-export type * as volume from './generated/volume.generated.js';
-export type * as credentials from './generated/credentials.generated.js';
-export type * as resourceType from './generated/resource-type.generated.js';
+export { PluginError } from './plugin-error.js';
+export { createPluginWorker } from './plugin-worker.js';
+export { loadPluginDefinition, runPluginCall, serializeError } from './run-call.js';
+export {
+  createAjv,
+  describeProblems,
+  formatProblems,
+  manifestSchemaValidator,
+  methodSchemaValidator,
+  pointerToPath,
+  type SchemaProblem,
+  toValidator,
+  type Validator,
+} from './schemas.js';
+export { PLUGIN_API_VERSION } from './version.js';

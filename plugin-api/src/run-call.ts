@@ -1,7 +1,7 @@
 import { createCallContext } from './call-context.js';
 import { isPluginDefinition, type PluginDefinition } from './define-plugin.js';
-import { PluginError } from './plugin-error.js';
 import type { CallOutcome, CallTask, SerializedError } from './generated/worker.generated.js';
+import { PluginError } from './plugin-error.js';
 
 /**
  * Load a plugin's `main` module and check that its default export is a definePlugin(...) value of
@@ -14,7 +14,10 @@ export async function loadPluginDefinition(entry: string, kind: string): Promise
     throw new PluginError('PLUGIN_BAD_ENTRY', `${entry} must default-export the value of definePlugin(...)`);
   }
   if (definition.kind !== kind) {
-    throw new PluginError('PLUGIN_BAD_ENTRY', `${entry} defines a ${definition.kind} plugin but its manifest says ${kind}`);
+    throw new PluginError(
+      'PLUGIN_BAD_ENTRY',
+      `${entry} defines a ${definition.kind} plugin but its manifest says ${kind}`,
+    );
   }
   return definition;
 }

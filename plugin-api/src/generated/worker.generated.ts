@@ -77,6 +77,16 @@ export interface CallTask {
    * Present when the call streams output or bytes.
    */
   port?: import('node:worker_threads').MessagePort;
+  /**
+   * The plugin's validated configuration for this call.
+   */
+  config?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Identifies `config`, so a worker runs the plugin's setup once per configuration.
+   */
+  configId?: string;
 }
 export interface CallSucceeded {
   ok: true;

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import {
+  type CallOutcome,
+  type CallTask,
+  describeProblems,
+  methodNames,
+  methodSchemaValidator,
+  type PortMessage,
+} from '@conveyor/plugin-api';
+import { Piscina } from 'piscina';
+import { ConveyorError } from '../errors/index.js';
+import { type AbortCause, callFailure, reportedFailure } from './call-errors.js';
+import type { DiscoveredPlugin } from './discovery.js';
+
+export interface PoolLimits {
+  callTimeoutMs: number;
+  maxOldGenerationSizeMb: number;
+  maxThreads: number;
+  concurrentCallsPerWorker: number;
+  idleTimeoutMs: number;
+}
+
+export interface CallOptions {
+  /** Cancels the call; a running call's worker is terminated. */
+  signal?: AbortSignal | undefined;
+  /** Overrides the pool's call timeout for this call. */
+  timeoutMs?: number | undefined;
+  /** Process output and the plugin's log lines, as they come. */
+  onOutput?: ((stream: 'stdout' | 'stderr' | 'log', data: string) => void) | undefined;
+  /** Bytes the plugin sends (a tar of a volume), as they come. */
+  onData?: ((chunk: Uint8Array) => void) | undefined;
+  /** Bytes to send the plugin (stdin, a tar to extract). */
+  input?: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
+}
+
+const workerFile = new URL('./worker/plugin-worker.js', import.meta.url).href;
+const methodSets = new Map(
+  Object.entries(methodNames).map(([kind, names]) => [kind, new Set<string>(names)]),
+);
+
+/**
+ * One plugin@version's worker threads. Every call's request is validated before it leaves and
+ * its reply when it arrives; whatever goes wrong in the worker fails that call alone.
+ */
+export class PluginPool {
+  readonly plugin: DiscoveredPlugin;
+  readonly limits: PoolLimits;
+  readonly #piscina: Piscina;
+  readonly #methods: Set<string>;
+
+  constructor(plugin: DiscoveredPlugin, limits: PoolLimits) {
+    this.plugin = plugin;
+    this.limits = limits;
+    this.#methods = methodSets.get(plugin.manifest.kind) ?? new Set();
+    this.#piscina = new Piscina({
+      filename: workerFile,
+      workerData: { entry: plugin.entry, kind: plugin.manifest.kind },
+      minThreads: 0,
+      maxThreads: limits.maxThreads,
+      concurrentTasksPerWorker: limits.concurrentCallsPerWorker,
+      idleTimeout: limits.idleTimeoutMs,
+      // A plugin may keep background work (sockets, timers) between calls: its event loop must run.
+      atomics: 'async',
+      resourceLimits: { maxOldGenerationSizeMb: limits.maxOldGenerationSizeMb },
+    });
+    // A worker that dies with no call in flight is simply replaced; nothing to report to a caller.
+    this.#piscina.on('error', () => {});
+  }
+
+  get id(): string {
+    return this.plugin.id;
+  }
+
+  /** Run one method. Rejects with a ConveyorError whose code says how the call failed. */
+  async call(
+    method: string,
+    request: unknown,
+    config: CallConfig,
+    options: CallOptions = {},
+  ): Promise<unknown> {
+    const kind = this.plugin.manifest.kind;
+    if (!this.#methods.has(method)) {
+      throw new ConveyorError(
+        'CC_E_PLUGIN_BAD_REQUEST',
+        `${this.id}: a ${kind} plugin has no method ${method}`,
+        {
+          details: { plugin: this.id, method },
+        },
+      );
+    }
+    const validateRequest = methodSchemaValidator(kind, method, 'request');
+    if (validateRequest && !validateRequest(request)) {
+      const problems = validateRequest.problems();
+      throw new ConveyorError(
+        'CC_E_PLUGIN_BAD_REQUEST',
+        `${this.id} ${method}: request ${describeProblems(problems)}`,
+        {
+          details: { plugin: this.id, method, problems },
+        },
+      );
+    }
+
+    const task: CallTask = {
+      method,
+      params: request as CallTask['params'],
+      config: config.value,
+      configId: config.id,
+    };
+    const transferList: TransferListItem[] = [];
+    const streaming = options.onOutput || options.onData || options.input;
+    let portClosed: Promise<void> | undefined;
+    if (streaming) {
+      const channel = new MessageChannel();
+      // The worker closes its end when the call is over (or dies); messages sent before that are
+      // delivered first, so waiting for 'close' means no output is lost.
+      portClosed = new Promise((resolve) => channel.port1.once('close', resolve));
+      task.port = channel.port2;
+      transferList.push(channel.port2);
+      channel.port1.on('message', (message: PortMessage) => {
+        if (message.type === 'output') options.onOutput?.(message.stream, message.data);
+        else if (message.type === 'data') options.onData?.(message.chunk);
+      });
+      if (options.input) void pump(options.input, channel.port1);
+    }
+
+    const timeoutMs = options.timeoutMs ?? this.limits.callTimeoutMs;
+    const controller = new AbortController();
+    let abortCause: AbortCause | undefined;
+    const timer = setTimeout(() => {
+      abortCause = 'timeout';
+      controller.abort();
+    }, timeoutMs);
+    const onCallerAbort = () => {
+      abortCause ??= 'caller';
+      controller.abort();
+    };
+    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (options.signal?.aborted) onCallerAbort();
+
+    let outcome: CallOutcome;
+    try {
+      outcome = (await this.#piscina.run(task, { signal: controller.signal, transferList })) as CallOutcome;
+    } catch (error) {
+      throw callFailure(this.id, method, error, abortCause, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onCallerAbort);
+      if (portClosed) await portClosed;
+    }
+
+    if (!outcome.ok) throw reportedFailure(this.id, method, outcome.error);
+    const validateReply = methodSchemaValidator(kind, method, 'response');
+    if (validateReply && !validateReply(outcome.value)) {
+      const problems = validateReply.problems();
+      throw new ConveyorError(
+        'CC_E_PLUGIN_BAD_REPLY',
+        `${this.id} ${method} answered with an invalid reply: ${describeProblems(problems)}`,
+        { details: { plugin: this.id, method, problems } },
+      );
+    }
+    return outcome.value;
+  }
+
+  /** Threads currently alive, for `cc plugin list` and tests. */
+  get threads(): number {
+    return this.#piscina.threads.length;
+  }
+
+  async close(): Promise<void> {
+    await this.#piscina.close({ force: true });
+  }
+}
+
+/** A plugin configuration as calls carry it: the value and an id that names it. */
+export interface CallConfig {
+  readonly value: Record<string, unknown>;
+  readonly id: string;
+}
+
+export function callConfig(value: Record<string, unknown>): CallConfig {
+  return { value, id: createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 16) };
+}
+
+async function pump(input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, port: MessagePort) {
+  try {
+    for await (const chunk of input) {
+      const copy = new Uint8Array(chunk);
+      port.postMessage({ type: 'data', chunk: copy } satisfies PortMessage, [copy.buffer as ArrayBuffer]);
+    }
+  } finally {
+    port.postMessage({ type: 'end' } satisfies PortMessage);
+  }
+}
