@@ -1,4 +1,4 @@
-import { registry, type ErrorCode } from './registry.js';
+import { type ErrorCode, registry } from './registry.js';
 
 export interface ConveyorErrorOptions {
   cause?: unknown;

@@ -1,3 +1,4 @@
-export { ConveyorError, isConveyorError, toError, type ConveyorErrorOptions } from './conveyor-error.js';
+export { ConveyorError, type ConveyorErrorOptions, isConveyorError, toError } from './conveyor-error.js';
 export { defineErrors, type ErrorDefinition } from './define.js';
-export { errorCodes, registry, type ErrorCode } from './registry.js';
+export { type ErrorCode, errorCodes, registry } from './registry.js';
+export { renderErrorDocs } from './render-docs.js';

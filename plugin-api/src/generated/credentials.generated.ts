@@ -48,9 +48,11 @@ export interface FoundSecret {
   /**
    * A string, or an object whose fields `((path.field))` selects.
    */
-  value: {
-    [k: string]: unknown;
-  };
+  value:
+    | string
+    | {
+        [k: string]: unknown;
+      };
   expiresAt?: string;
 }
 export interface MissingSecret {

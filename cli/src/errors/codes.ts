@@ -1,0 +1,69 @@
+/**
+ * The CLI's error registry. Every error `cc` reports carries a stable code from here and the exit
+ * code the process ends with, so scripts can branch on either. Codes are append-only: a shipped
+ * code is never renamed or reused. Exit codes stay few (1 failed, 2 usage) because `cc watch`
+ * gives 1–3 their fly meanings (failed, errored, aborted).
+ */
+export interface CliErrorDefinition {
+  /** Process exit code. */
+  readonly exit: number;
+  /** What the error means and what to do about it. */
+  readonly docs: string;
+}
+
+/** Exit codes, as named constants so commands never write a bare number. */
+export const exitCodes = {
+  /** The command ran and failed. */
+  failed: 1,
+  /** The command line was wrong: a flag, an argument, a missing target name. */
+  usage: 2,
+} as const;
+
+function defineCliErrors<const T extends Record<`CC_E_CLI_${string}`, CliErrorDefinition>>(group: T): T {
+  return group;
+}
+
+export const cliErrors = defineCliErrors({
+  CC_E_CLI_INTERNAL: {
+    exit: exitCodes.failed,
+    docs: 'An unexpected failure inside `cc`. The message and its causes say what failed; please report it with the output of the command run with DEBUG=*.',
+  },
+  CC_E_CLI_USAGE: {
+    exit: exitCodes.usage,
+    docs: 'The command line is wrong (an unknown flag, a missing value). `cc <command> --help` shows what the command takes.',
+  },
+  CC_E_CLI_NO_TARGET: {
+    exit: exitCodes.failed,
+    docs: 'No server to talk to: no `--target`/`--url` was given and no target is saved. Run `cc login --url URL --token TOKEN` for a remote server or `cc up` to start a local one.',
+  },
+  CC_E_CLI_UNKNOWN_TARGET: {
+    exit: exitCodes.usage,
+    docs: 'The target named by `--target` (or CONVEYOR_TARGET) is not in the targets file. `cc targets` lists the saved ones.',
+  },
+  CC_E_CLI_TARGETS_INVALID: {
+    exit: exitCodes.failed,
+    docs: 'The targets file ($CONVEYOR_HOME/targets.yaml, default ~/.conveyor/targets.yaml) cannot be read or is not valid. Fix or delete it and log in again.',
+  },
+  CC_E_CLI_UNAUTHORIZED: {
+    exit: exitCodes.failed,
+    docs: 'The server rejected the token: it is missing, unknown, expired or revoked. Log in again with `cc login --url URL --token TOKEN -t NAME`.',
+  },
+  CC_E_CLI_UNREACHABLE: {
+    exit: exitCodes.failed,
+    docs: 'The server at the target’s URL did not answer (refused, unresolvable host, timeout). Check that it runs and that the URL is right (`cc targets`).',
+  },
+  CC_E_CLI_BAD_RESPONSE: {
+    exit: exitCodes.failed,
+    docs: 'Something answered at the URL, but not like a Conveyor server (not JSON, or not the API’s error shape). Check the URL: it is the server’s root, e.g. http://127.0.0.1:8080.',
+  },
+  CC_E_CLI_API_ERROR: {
+    exit: exitCodes.failed,
+    docs: 'The server answered with an error; the message carries the server’s own `CC_E_*` code and message, which say what to fix.',
+  },
+  CC_E_CLI_SERVER_FAILED: {
+    exit: exitCodes.failed,
+    docs: '`cc up` could not start or stop the server in-process (the data directory, the port, Postgres, a plugin). The causes printed below say which.',
+  },
+});
+
+export type CliErrorCode = keyof typeof cliErrors;

@@ -1,0 +1,1 @@
+export { type Column, renderTable } from './table.js';

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerAuth } from './auth.js';
+import { registerErrorHandler } from './error-handler.js';
+import { loggerOptions } from './logging.js';
+import { swaggerOptions } from './openapi-options.js';
+import { registerRouteDocs } from './route-docs.js';
+import { apiV1Routes } from './routes/index.js';
+import { addSharedSchemas } from './schemas.js';
+import type { ApiDeps, ApiOptions } from './types.js';
+
+export const API_PREFIX = '/api/v1';
+
+// A client-chosen request id is kept (so a proxy's id follows the request into our logs) only if
+// it is short and plain, so it cannot forge log lines or headers.
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+const requestIdHeader = 'x-request-id';
+
+/**
+ * Builds the HTTP API: routes, token auth, one error handler, the OpenAPI document, structured
+ * logs. The instance is not yet listening nor ready, so the composition root may add routes
+ * (they are protected by default) before `listen()`; tests use `inject()`.
+ */
+export async function buildApi(deps: ApiDeps, options: ApiOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(options.logger),
+    genReqId: (request) => {
+      const given = request.headers[requestIdHeader];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+  });
+
+  // 1. Schemas and the route-doc hook first: swagger and every route below depend on them.
+  addSharedSchemas(app);
+  registerRouteDocs(app);
+  await app.register(swagger, swaggerOptions);
+
+  // 2. Cross-cutting behaviour, at the root so it covers routes registered later too.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(requestIdHeader, request.id);
+  });
+  registerAuth(app, deps.verifyToken);
+  registerErrorHandler(app);
+
+  // 3. Routes.
+  await app.register(apiV1Routes, { prefix: API_PREFIX, deps });
+  return app;
+}

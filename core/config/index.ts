@@ -1,0 +1,31 @@
+/**
+ * @conveyor/core/config: the server configuration (conveyor.yaml, CONVEYOR_* variables, flags) and
+ * the YAML-with-positions and duration helpers that pipeline configuration shares.
+ */
+export type {
+  ApiConfig,
+  ConveyorConfig,
+  CredentialManagerConfig,
+  DatabaseConfig,
+  LogConfig,
+  PluginConfig,
+  PluginsConfig,
+  RuntimeConfig,
+  VolumesConfig,
+} from './conveyor-config.generated.js';
+export { type DurationResult, parseDuration, tryParseDuration } from './duration.js';
+export { type ConfigEnvVariable, configEnvVariables } from './env.js';
+export { type DeepPartial, type LoadConfigOptions, loadConfig } from './load-config.js';
+export { isPluginName, isSemverRange, type PluginRefParts, parsePluginRef } from './plugin-ref.js';
+export { type ConfigProblem, type ProblemSource, renderProblem } from './problems.js';
+export { deriveExternalUrl, type ResolvedConfig, type ResolvedPluginRef } from './resolve.js';
+export { configSchema, type SchemaNode } from './schema.js';
+export {
+  type PositionTarget,
+  parseYamlSource,
+  type SourcePosition,
+  type YamlPath,
+  YamlSource,
+  type YamlSourceOptions,
+  type YamlSyntaxProblem,
+} from './yaml-source.js';

@@ -1,0 +1,3 @@
+/** @conveyor/core/server: starts the whole core in-process (what `cc up` runs). */
+export { type RunningServer, type StartServerOptions, startServer } from './start-server.js';
+export { coreVersion } from './version.js';

@@ -1,0 +1,117 @@
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { PluginDefinition } from '../define-plugin.js';
+import type { CallOutcome, PortMessage } from '../generated/worker.generated.js';
+import { runPluginCall } from '../run-call.js';
+
+export type OutputStream = 'stdout' | 'stderr' | 'log';
+
+/** One `output` message of a call: a chunk of a process's stdout/stderr, or a line of the plugin's log. */
+export interface OutputChunk {
+  stream: OutputStream;
+  data: string;
+}
+
+export interface StreamOptions {
+  /** Called with each output chunk as it arrives, e.g. to act once a process has started. */
+  onOutput?: ((chunk: OutputChunk) => void) | undefined;
+  /** Called with each chunk of the byte stream the plugin writes, as it arrives. */
+  onData?: ((chunk: Uint8Array) => void) | undefined;
+  /** The byte stream sent to the plugin (stdin, a tar to extract); `end` follows its last chunk. */
+  input?: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
+  /** Keep the bytes the plugin writes and return them as `bytes` (default true). */
+  collectBytes?: boolean | undefined;
+  /**
+   * Give the call a port (default true). With false the plugin sees `streaming: false`, as when
+   * the host calls without streaming, and its output and bytes go nowhere.
+   */
+  streaming?: boolean | undefined;
+}
+
+export interface StreamedOutcome {
+  outcome: CallOutcome;
+  output: OutputChunk[];
+  bytes: Buffer;
+  /** The plugin closed its byte stream with `end()`. */
+  ended: boolean;
+}
+
+/**
+ * Run one call the way the host does: the plugin gets one end of a real MessageChannel, the kit
+ * holds the other, gathers what the plugin sends and feeds it `input`.
+ */
+export async function runStreamedCall(
+  definition: PluginDefinition,
+  config: Record<string, unknown>,
+  method: string,
+  params: Record<string, unknown>,
+  options: StreamOptions,
+): Promise<StreamedOutcome> {
+  const output: OutputChunk[] = [];
+  const chunks: Buffer[] = [];
+  const collect = options.collectBytes ?? true;
+  if (options.streaming === false) {
+    if (options.input) throw new TypeError('input needs a port: do not combine it with streaming: false');
+    const outcome = await runPluginCall(definition, config, { method, params });
+    return { outcome, output, bytes: Buffer.alloc(0), ended: false };
+  }
+
+  const { port1: ours, port2: theirs } = new MessageChannel();
+  let ended = false;
+  let isClosed = false;
+  // A throwing callback must fail the call, not crash the test process from inside an event handler.
+  let callbackError: { error: unknown } | undefined;
+  const closed = new Promise<void>((resolve) =>
+    ours.once('close', () => {
+      isClosed = true;
+      resolve();
+    }),
+  );
+  ours.on('message', (message: PortMessage) => {
+    try {
+      if (message.type === 'output') {
+        const chunk: OutputChunk = { stream: message.stream, data: message.data };
+        output.push(chunk);
+        options.onOutput?.(chunk);
+      } else if (message.type === 'data') {
+        if (collect) chunks.push(Buffer.from(message.chunk));
+        options.onData?.(message.chunk);
+      } else {
+        ended = true;
+      }
+    } catch (error) {
+      callbackError ??= { error };
+    }
+  });
+
+  let inputError: { error: unknown } | undefined;
+  if (options.input) {
+    feed(options.input, ours, () => isClosed).catch((error: unknown) => {
+      inputError = { error };
+    });
+  }
+
+  const outcome = await runPluginCall(definition, config, { method, params, port: theirs });
+  // runPluginCall closes the plugin's end when the call settles; whatever it posted before that
+  // arrives here before 'close'.
+  await closed;
+  if (callbackError) throw callbackError.error;
+  if (inputError) throw new Error('the call input failed', { cause: inputError.error });
+  return { outcome, output, bytes: Buffer.concat(chunks), ended };
+}
+
+async function feed(
+  input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  port: MessagePort,
+  isClosed: () => boolean,
+): Promise<void> {
+  try {
+    for await (const chunk of input) {
+      if (isClosed()) return;
+      // Copy, then transfer: a Buffer may be a view into a pool shared with other Buffers.
+      const copy = new Uint8Array(chunk);
+      port.postMessage({ type: 'data', chunk: copy } satisfies PortMessage, [copy.buffer as ArrayBuffer]);
+    }
+  } finally {
+    if (!isClosed()) port.postMessage({ type: 'end' } satisfies PortMessage);
+  }
+}

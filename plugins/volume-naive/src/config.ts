@@ -1,0 +1,13 @@
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface NaiveVolumesConfig {
+  /** Directory that holds the volumes; default `<tmpdir>/conveyor-naive-volumes`. */
+  root?: string;
+}
+
+export const DRIVER_NAME = 'naive';
+
+export function volumesRoot(config: NaiveVolumesConfig): string {
+  return resolve(config.root ?? join(tmpdir(), 'conveyor-naive-volumes'));
+}
