@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ApiDeps, buildApi, type PluginSummary } from '@conveyor/core/api';
+import { samplePluginSummaries } from '@conveyor/test/harness/plugin-summaries.js';
 
 const runJs = fileURLToPath(new URL('../bin/run.js', import.meta.url));
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,25 +43,7 @@ export async function tempHome(): Promise<{ home: string; cleanup: () => Promise
 
 export const adminToken = 'cc_admin_4b1d2c3e4f5a6b7c8d9e';
 
-export const plugins: PluginSummary[] = [
-  {
-    name: 'local',
-    version: '1.0.0',
-    kind: 'runtime',
-    apiVersion: '^1.0',
-    description: 'processes on the host',
-    source: 'builtin',
-    path: '/opt/conveyor/plugins/runtime-local',
-  },
-  {
-    name: 'mock',
-    version: '1.2.0',
-    kind: 'resource-type',
-    apiVersion: '^1.0',
-    source: 'linked',
-    path: '/home/dev/mock',
-  },
-];
+export const plugins: PluginSummary[] = samplePluginSummaries;
 
 /** A real API server on a loopback port, with simple deps. */
 export async function startApi(

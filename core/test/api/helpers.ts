@@ -1,27 +1,10 @@
 import { type ApiDeps, buildApi, type PluginSummary } from '@conveyor/core/api';
+import { samplePluginSummaries } from '@conveyor/test/harness/plugin-summaries.js';
 import type { FastifyInstance } from 'fastify';
 
 export const goodToken = 'cc_test_7f3a9c1e5b2d4f60a8e1';
 
-export const plugins: PluginSummary[] = [
-  {
-    name: 'local',
-    version: '1.0.0',
-    kind: 'runtime',
-    apiVersion: '^1.0',
-    description: 'processes on the host',
-    source: 'builtin',
-    path: '/opt/conveyor/plugins/runtime-local',
-  },
-  {
-    name: 'mock',
-    version: '1.2.0',
-    kind: 'resource-type',
-    apiVersion: '^1.0',
-    source: 'linked',
-    path: '/home/dev/mock',
-  },
-];
+export const plugins: PluginSummary[] = samplePluginSummaries;
 
 export function testDeps(overrides: Partial<ApiDeps> = {}): ApiDeps {
   return {
