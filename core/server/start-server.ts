@@ -147,8 +147,8 @@ function checkConfiguredPlugins(plugins: PluginHost, config: ResolvedConfig): vo
       plugins.client(kind, ref.range ? `${ref.plugin}@${ref.range}` : ref.plugin, ref.config);
     } catch (error) {
       if (error instanceof ConveyorError) {
-        throw new ConveyorError(error.code, `conveyor.yaml ${field}: ${error.message}`, {
-          cause: error,
+        // Same code, the field named; the original adds nothing a reader needs, so no cause chain.
+        throw new ConveyorError(error.code, `configuration \`${field}\`: ${error.message}`, {
           details: { ...error.details, field },
         });
       }
