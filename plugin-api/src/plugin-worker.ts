@@ -38,28 +38,42 @@ export function createPluginWorker(entry: string, kind: string): (task: CallTask
     throw new PluginExitRequest(Number(code ?? process.exitCode ?? 0));
   }) as typeof process.exit;
 
+  // Once loaded and set up for a configuration, calls skip straight to the method: this is the
+  // hot path every plugin call takes.
+  let ready: PluginDefinition | undefined;
+  const readyConfigs = new Set<string>();
+
+  const prepare = async (config: Record<string, unknown>, configId: string): Promise<PluginDefinition> => {
+    definition ??= loadPluginDefinition(entry, kind);
+    const loaded = await definition;
+    let setup = setups.get(configId);
+    if (!setup) {
+      setup = Promise.resolve(loaded.setup?.(config));
+      setups.set(configId, setup);
+    }
+    await setup;
+    ready = loaded;
+    readyConfigs.add(configId);
+    return loaded;
+  };
+
   return async (task) => {
     const config = task.config ?? {};
-    let loaded: PluginDefinition;
-    try {
-      definition ??= loadPluginDefinition(entry, kind);
-      loaded = await definition;
-      const configId = task.configId ?? '';
-      let setup = setups.get(configId);
-      if (!setup) {
-        setup = Promise.resolve(loaded.setup?.(config));
-        setups.set(configId, setup);
+    const configId = task.configId ?? '';
+    let loaded = ready !== undefined && readyConfigs.has(configId) ? ready : undefined;
+    if (loaded === undefined) {
+      try {
+        loaded = await prepare(config, configId);
+      } catch (error) {
+        // A failed load or setup is retried on the next call: the cause may be transient.
+        definition = undefined;
+        setups.clear();
+        task.port?.close();
+        return {
+          ok: false,
+          error: { name: 'PluginLoadError', code: 'PLUGIN_LOAD_FAILED', message: describe(error) },
+        };
       }
-      await setup;
-    } catch (error) {
-      // A failed load or setup is retried on the next call: the cause may be transient.
-      definition = undefined;
-      setups.clear();
-      task.port?.close();
-      return {
-        ok: false,
-        error: { name: 'PluginLoadError', code: 'PLUGIN_LOAD_FAILED', message: describe(error) },
-      };
     }
     const outcome = await runPluginCall(loaded, config, task);
     if (!outcome.ok && outcome.error.code === 'PLUGIN_EXITED') {
