@@ -1,8 +1,12 @@
 import { apiErrors } from './codes-api.js';
 import { configErrors } from './codes-config.js';
 import { coreErrors } from './codes-core.js';
+import { credsErrors } from './codes-creds.js';
 import { dbErrors } from './codes-db.js';
+import { executorErrors } from './codes-executor.js';
+import { pipelineErrors } from './codes-pipeline.js';
 import { pluginsErrors } from './codes-plugins.js';
+import { schedulerErrors } from './codes-scheduler.js';
 import type { ErrorDefinition } from './define.js';
 
 /**
@@ -15,6 +19,10 @@ export const registry = {
   ...configErrors,
   ...pluginsErrors,
   ...apiErrors,
+  ...pipelineErrors,
+  ...executorErrors,
+  ...schedulerErrors,
+  ...credsErrors,
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof registry;
