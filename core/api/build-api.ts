@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { ConveyorError } from '../errors/index.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './error-handler.js';
 import { loggerOptions } from './logging.js';
 import { swaggerOptions } from './openapi-options.js';
 import { registerRouteDocs } from './route-docs.js';
 import { apiV1Routes } from './routes/index.js';
-import { addSharedSchemas } from './schemas.js';
-import type { ApiDeps, ApiOptions } from './types.js';
+import { addSharedSchemas, sharedSchemas } from './schemas.js';
+import { type ApiDeps, type ApiOptions, type FilledApiOptions, kDefaultApiOptions } from './types.js';
+import { registerValidators } from './validators.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -23,6 +25,7 @@ const requestIdHeader = 'x-request-id';
  * (they are protected by default) before `listen()`; tests use `inject()`.
  */
 export async function buildApi(deps: ApiDeps, options: ApiOptions = {}): Promise<FastifyInstance> {
+  const filled = fillOptions(options);
   const app = Fastify({
     logger: loggerOptions(options.logger),
     genReqId: (request) => {
@@ -33,6 +36,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}): Promise
 
   // 1. Schemas and the route-doc hook first: swagger and every route below depend on them.
   addSharedSchemas(app);
+  registerValidators(app, sharedSchemas);
   registerRouteDocs(app);
   await app.register(swagger, swaggerOptions);
 
@@ -44,6 +48,21 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}): Promise
   registerErrorHandler(app);
 
   // 3. Routes.
-  await app.register(apiV1Routes, { prefix: API_PREFIX, deps });
+  await app.register(apiV1Routes, { prefix: API_PREFIX, deps, options: filled });
   return app;
+}
+
+function fillOptions(options: ApiOptions): FilledApiOptions {
+  const filled: FilledApiOptions = {
+    maxUploadBytes: options.maxUploadBytes ?? kDefaultApiOptions.maxUploadBytes,
+    sseHeartbeatMs: options.sseHeartbeatMs ?? kDefaultApiOptions.sseHeartbeatMs,
+  };
+  for (const [name, value] of Object.entries(filled)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new ConveyorError('CC_E_API_INVALID_OPTIONS', `options.${name} must be a positive integer`, {
+        details: { option: name },
+      });
+    }
+  }
+  return filled;
 }

@@ -9,6 +9,7 @@ export interface ErrorReply {
 }
 
 interface ValidationProblem {
+  keyword?: string;
   instancePath?: string;
   message?: string;
   params?: Record<string, unknown>;
@@ -72,7 +73,9 @@ function validationError(validation: unknown[], context: unknown): ConveyorError
   const where = typeof context === 'string' ? context : 'request';
   const problems = validation.map((problem) => {
     const p: ValidationProblem = typeof problem === 'object' && problem !== null ? problem : {};
-    return { field: fieldOf(where, p), message: p.message ?? 'is invalid' };
+    // Ajv says "must NOT have additional properties" of the parent; name the field itself instead.
+    const message = p.keyword === 'additionalProperties' ? 'is not a known field' : p.message;
+    return { field: fieldOf(where, p), message: message ?? 'is invalid' };
   });
   const first = problems[0] ?? { field: where, message: 'is invalid' };
   return new ConveyorError('CC_E_API_BAD_REQUEST', `invalid request: ${first.field} ${first.message}`, {
@@ -80,11 +83,11 @@ function validationError(validation: unknown[], context: unknown): ConveyorError
   });
 }
 
-/** `body.source.uri` from Ajv's `/source` plus a missing property `uri`. */
+/** `body.source.uri` from Ajv's `/source` plus a missing (or unknown) property `uri`. */
 function fieldOf(context: string, problem: ValidationProblem): string {
   const segments = (problem.instancePath ?? '').split('/').filter((s) => s !== '');
-  const missing = problem.params?.missingProperty;
-  if (typeof missing === 'string') segments.push(missing);
+  const named = problem.params?.missingProperty ?? problem.params?.additionalProperty;
+  if (typeof named === 'string') segments.push(named);
   return [context, ...segments].join('.');
 }
 

@@ -1,11 +1,27 @@
 import { buildApi } from './build-api.js';
 import type { ApiDeps } from './types.js';
 
+/**
+ * A service whose every method rejects. The document never calls one; the proxy spares listing
+ * each method of each service just to say so.
+ */
+function inertService<T extends object>(): T {
+  const reject = async () => {
+    throw new Error('the OpenAPI document builder serves no data');
+  };
+  return new Proxy({}, { get: () => reject }) as T;
+}
+
 /** Deps that answer nothing: the document depends on the routes and schemas only, never on data. */
 const inertDeps: ApiDeps = {
   verifyToken: async () => null,
   listPlugins: async () => [],
   info: { version: '0.0.0', pluginApiVersion: '0.0.0' },
+  pipelines: inertService(),
+  jobs: inertService(),
+  builds: inertService(),
+  oneOffBuilds: inertService(),
+  resources: inertService(),
 };
 
 /**

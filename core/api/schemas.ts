@@ -45,16 +45,59 @@ const schemas = {
   info: loadSchema('info.json'),
   pluginSummary: loadSchema('plugin-summary.json'),
   pluginList: loadSchema('plugin-list.json'),
+  // Referenced ones before those that refer to them, so each $ref resolves when it is added.
+  version: loadSchema('version.json'),
+  build: loadSchema('build.json'),
+  buildList: loadSchema('build-list.json'),
+  job: loadSchema('job.json'),
+  jobList: loadSchema('job-list.json'),
+  pipeline: loadSchema('pipeline.json'),
+  pipelineList: loadSchema('pipeline-list.json'),
+  pipelineConfig: loadSchema('pipeline-config.json'),
+  pipelineConfigProblem: loadSchema('pipeline-config-problem.json'),
+  pipelineConfigError: loadSchema('pipeline-config-error.json'),
+  setPipelineConfigRequest: loadSchema('set-pipeline-config-request.json'),
+  setPipelineConfigResponse: loadSchema('set-pipeline-config-response.json'),
+  resource: loadSchema('resource.json'),
+  resourceList: loadSchema('resource-list.json'),
+  resourceVersion: loadSchema('resource-version.json'),
+  resourceVersionList: loadSchema('resource-version-list.json'),
+  checkRequest: loadSchema('check-request.json'),
+  checkResponse: loadSchema('check-response.json'),
+  createBuildRequest: loadSchema('create-build-request.json'),
+  buildEventMessage: loadSchema('build-event-message.json'),
+  teamParams: loadSchema('team-params.json'),
+  pipelineParams: loadSchema('pipeline-params.json'),
+  jobParams: loadSchema('job-params.json'),
+  jobBuildParams: loadSchema('job-build-params.json'),
+  resourceParams: loadSchema('resource-params.json'),
+  resourceVersionParams: loadSchema('resource-version-params.json'),
+  buildParams: loadSchema('build-params.json'),
+  buildArtifactParams: loadSchema('build-artifact-params.json'),
+  pageQuery: loadSchema('page-query.json'),
+  buildEventsQuery: loadSchema('build-events-query.json'),
+  buildEventsHeaders: loadSchema('build-events-headers.json'),
 };
+
+type SchemaName = keyof typeof schemas;
 
 export function addSharedSchemas(app: FastifyInstance): void {
   for (const schema of Object.values(schemas)) app.addSchema(schema);
 }
 
-/** `$ref`s to the shared schemas, for route schemas. */
-export const refs = {
-  error: { $ref: schemas.error.$id },
-  health: { $ref: schemas.health.$id },
-  info: { $ref: schemas.info.$id },
-  pluginList: { $ref: schemas.pluginList.$id },
-} as const;
+/** Every shared schema, for validators that need them registered themselves. */
+export const sharedSchemas: readonly SharedSchema[] = Object.values(schemas);
+
+/**
+ * A shared schema's content without its identity, to inline where fastify wants no `$ref`:
+ * header schemas, whose property names it lowercases only when it sees them.
+ */
+export function inlineSchema(name: SchemaName): Record<string, unknown> {
+  const { $id: _id, $schema: _schema, ...content } = schemas[name];
+  return content;
+}
+
+/** `$ref`s to the shared schemas, for route schemas: `refs.build` is `{ $ref: '<build.json $id>' }`. */
+export const refs = Object.fromEntries(
+  Object.entries(schemas).map(([name, schema]) => [name, { $ref: schema.$id }]),
+) as { readonly [name in SchemaName]: { readonly $ref: string } };

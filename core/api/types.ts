@@ -1,4 +1,11 @@
 import type { PluginSummary } from './generated/plugin-summary.generated.js';
+import type {
+  BuildService,
+  JobService,
+  OneOffBuildService,
+  PipelineService,
+  ResourceService,
+} from './services.js';
 
 /** Who a valid token belongs to; routes read it from `request.principal`. */
 export interface Principal {
@@ -16,6 +23,11 @@ export interface ApiDeps {
   verifyToken(token: string): Promise<Principal | null>;
   listPlugins(): Promise<PluginSummary[]>;
   info: { version: string; pluginApiVersion: string };
+  pipelines: PipelineService;
+  jobs: JobService;
+  builds: BuildService;
+  oneOffBuilds: OneOffBuildService;
+  resources: ResourceService;
 }
 
 /** Where and how much the API logs. Redaction and serializers are fixed: callers cannot turn them off. */
@@ -42,4 +54,20 @@ declare module 'fastify' {
 export interface ApiOptions {
   /** `false` (the default) logs nothing, `true` logs at `info` to stdout. */
   logger?: boolean | ApiLoggerOptions;
+  /** The largest one-off build input upload, in bytes; 1 GiB unless told. */
+  maxUploadBytes?: number;
+  /** How often an idle build event stream sends a heartbeat comment, in ms; 15 s unless told. */
+  sseHeartbeatMs?: number;
 }
+
+/** ApiOptions with every default filled in: what the routes read. */
+export interface FilledApiOptions {
+  maxUploadBytes: number;
+  sseHeartbeatMs: number;
+}
+
+export const kDefaultApiOptions: FilledApiOptions = {
+  maxUploadBytes: 1024 ** 3,
+  // Proxies and load balancers commonly drop a connection idle for 30-60 s.
+  sseHeartbeatMs: 15_000,
+};

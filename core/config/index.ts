@@ -16,6 +16,43 @@ export type {
 export { type DurationResult, parseDuration, tryParseDuration } from './duration.js';
 export { type ConfigEnvVariable, configEnvVariables } from './env.js';
 export { type DeepPartial, type LoadConfigOptions, loadConfig } from './load-config.js';
+export {
+  containsVar,
+  formatPipeline,
+  type GoDuration,
+  type HookKey,
+  hookKeys,
+  type KnownResourceTypes,
+  type PipelineProblem,
+  parseGoDuration,
+  pipelineSchema,
+  type ResourceTypeSchemaLookup,
+  type ResourceTypeSchemas,
+  renderPipelineProblem,
+  type Severity,
+  type StepType,
+  stepTypeOf,
+  stepTypes,
+  type ValidatedPipeline,
+  type ValidatePipelineOptions,
+  type VarReference,
+  validatePipeline,
+  varReferences,
+} from './pipeline/index.js';
+export type * as PipelineConfigTypes from './pipeline-config.generated.js';
+export type {
+  DisplayModel,
+  GroupModel,
+  JobInput,
+  JobModel,
+  JobOutput,
+  PipelineModel,
+  ResourceModel,
+  ResourceTypeModel,
+  ResourceVersion,
+  StepConfig,
+  VarSourceModel,
+} from './pipeline-model.js';
 export { isPluginName, isSemverRange, type PluginRefParts, parsePluginRef } from './plugin-ref.js';
 export { type ConfigProblem, type ProblemSource, renderProblem } from './problems.js';
 export { deriveExternalUrl, type ResolvedConfig, type ResolvedPluginRef } from './resolve.js';

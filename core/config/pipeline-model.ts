@@ -15,6 +15,7 @@ export interface ResourceModel {
   name: string;
   /** Plugin reference (`git`, `git@^2`) or the name of one of the pipeline's resource_types. */
   type: string;
+  /** The source as written, over the `defaults:` of its pipeline resource type (if it has one). */
   source: Record<string, unknown>;
   /** Milliseconds between checks; null for `check_every: never`. Default 1 minute, as Concourse. */
   checkEveryMs: number | null;
@@ -25,6 +26,10 @@ export interface ResourceModel {
   public: boolean;
   icon?: string;
   webhookToken?: string;
+  /** The resource's previous name, so its versions and history carry over a rename. */
+  oldName?: string;
+  /** Give put steps BUILD_CREATED_BY. */
+  exposeBuildCreatedBy?: boolean;
 }
 
 export interface ResourceTypeModel {
@@ -49,6 +54,10 @@ export interface JobInput {
   passed: string[];
   /** `latest` (default), `every`, or a pinned version. */
   version: 'latest' | 'every' | ResourceVersion;
+  /** The get's `params`, when it has any. */
+  params?: Record<string, unknown>;
+  /** The get's worker tags, when it has any. */
+  tags?: string[];
 }
 
 /** One `put` of a job's plan: the resource versions a build of the job produces. */
@@ -90,10 +99,15 @@ export interface VarSourceModel {
   config: Record<string, unknown>;
 }
 
+export interface DisplayModel {
+  backgroundImage?: string;
+}
+
 export interface PipelineModel {
   resources: ResourceModel[];
   resourceTypes: ResourceTypeModel[];
   jobs: JobModel[];
   groups: GroupModel[];
   varSources: VarSourceModel[];
+  display?: DisplayModel;
 }

@@ -16,3 +16,4 @@ export {
 } from './installed-plugins.js';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.js';
 export { createPool, type Pool, type PoolClient, type PoolOptions, type Queryable } from './pool.js';
+export * from './queries/index.js';

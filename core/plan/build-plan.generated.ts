@@ -200,9 +200,7 @@ export interface AcrossStep {
     /**
      * A list, or a ((var)) that resolves to one at run time.
      */
-    values: {
-      [k: string]: unknown;
-    };
+    values: unknown[] | string;
     maxInFlight?: number | 'all';
   }[];
   /**

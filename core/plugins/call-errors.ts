@@ -15,13 +15,14 @@ export function callFailure(
   error: unknown,
   abortCause: AbortCause | undefined,
   timeoutMs: number,
+  cooperative = false,
 ): ConveyorError {
   const details = { plugin, method };
   const where = `${plugin} ${method}`;
   if (abortCause === 'timeout') {
     return new ConveyorError(
       'CC_E_PLUGIN_TIMEOUT',
-      `${where} did not answer within ${timeoutMs} ms; its worker was terminated`,
+      `${where} did not answer within ${timeoutMs} ms; ${cooperative ? 'the plugin was told to stop' : 'its worker was terminated'}`,
       {
         cause: error,
         details: { ...details, timeoutMs },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import {
   type CallOutcome,
@@ -33,6 +34,10 @@ export interface CallOptions {
   /** Bytes to send the plugin (stdin, a tar to extract). */
   input?: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
 }
+
+/** How often a call is sent again while it lands on a worker that is being replaced, and how far apart. */
+const kRetiringRetries = 50;
+const kRetiringRetryDelayMs = 5;
 
 const workerFile = new URL('./worker/plugin-worker.js', import.meta.url).href;
 const methodSets = new Map(
@@ -101,52 +106,57 @@ export class PluginPool {
       );
     }
 
-    const task: CallTask = {
+    const task: Omit<CallTask, 'port'> = {
       method,
       params: request as CallTask['params'],
       config: config.value,
       configId: config.id,
     };
-    const transferList: TransferListItem[] = [];
-    const streaming = options.onOutput || options.onData || options.input;
-    let portClosed: Promise<void> | undefined;
-    if (streaming) {
-      const channel = new MessageChannel();
-      // The worker closes its end when the call is over (or dies); messages sent before that are
-      // delivered first, so waiting for 'close' means no output is lost.
-      portClosed = new Promise((resolve) => channel.port1.once('close', resolve));
-      task.port = channel.port2;
-      transferList.push(channel.port2);
-      channel.port1.on('message', (message: PortMessage) => {
-        if (message.type === 'output') options.onOutput?.(message.stream, message.data);
-        else if (message.type === 'data') options.onData?.(message.chunk);
-      });
-      if (options.input) void pump(options.input, channel.port1);
-    }
-
+    // A pool that runs several calls per worker cancels cooperatively: piscina would give every
+    // call that carries an AbortSignal a worker of its own (aborting it terminates the worker),
+    // which defeats the concurrency. Such calls always get a port, to carry the cancel message.
+    const cooperative = this.limits.concurrentCallsPerWorker > 1;
     const timeoutMs = options.timeoutMs ?? this.limits.callTimeoutMs;
     const controller = new AbortController();
     let abortCause: AbortCause | undefined;
-    const timer = setTimeout(() => {
-      abortCause = 'timeout';
+    let port: MessagePort | undefined;
+    const abort = (cause: AbortCause) => {
+      if (abortCause) return;
+      abortCause = cause;
       controller.abort();
-    }, timeoutMs);
-    const onCallerAbort = () => {
-      abortCause ??= 'caller';
-      controller.abort();
+      if (cooperative) port?.postMessage({ type: 'cancel', reason: cause } satisfies PortMessage);
     };
+    const timer = setTimeout(() => abort('timeout'), timeoutMs);
+    const onCallerAbort = () => abort('caller');
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
     if (options.signal?.aborted) onCallerAbort();
 
     let outcome: CallOutcome;
     try {
-      outcome = (await this.#piscina.run(task, { signal: controller.signal, transferList })) as CallOutcome;
+      for (let attempt = 1; ; attempt++) {
+        const channel =
+          cooperative || options.onOutput || options.onData || options.input
+            ? this.#channel(options)
+            : undefined;
+        port = channel?.port;
+        outcome = await this.#runOnce(
+          { ...task, ...(channel ? { port: channel.remote } : {}) },
+          channel,
+          controller.signal,
+          cooperative,
+          () => abortCause === undefined,
+        );
+        // A worker that is being replaced (its plugin called process.exit) runs nothing; the call
+        // never started, so it is safe to send again, unless its input stream was already spent.
+        const retiring = !outcome.ok && outcome.error.code === 'PLUGIN_WORKER_RETIRING';
+        if (!retiring || options.input || attempt >= kRetiringRetries) break;
+        await sleep(kRetiringRetryDelayMs);
+      }
     } catch (error) {
-      throw callFailure(this.id, method, error, abortCause, timeoutMs);
+      throw callFailure(this.id, method, error, abortCause, timeoutMs, cooperative);
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onCallerAbort);
-      if (portClosed) await portClosed;
     }
 
     if (!outcome.ok) throw reportedFailure(this.id, method, outcome.error);
@@ -162,6 +172,45 @@ export class PluginPool {
     return outcome.value;
   }
 
+  /** A call's MessageChannel: our end delivers output and bytes to the caller's callbacks. */
+  #channel(options: CallOptions): CallChannel {
+    const channel = new MessageChannel();
+    // The worker closes its end when the call is over (or dies); messages sent before that are
+    // delivered first, so waiting for 'close' means no output is lost.
+    const closed = new Promise<void>((resolve) => channel.port1.once('close', resolve));
+    channel.port1.on('message', (message: PortMessage) => {
+      if (message.type === 'output') options.onOutput?.(message.stream, message.data);
+      else if (message.type === 'data') options.onData?.(message.chunk);
+    });
+    if (options.input) void pump(options.input, channel.port1);
+    return { port: channel.port1, remote: channel.port2, closed };
+  }
+
+  async #runOnce(
+    task: CallTask,
+    channel: CallChannel | undefined,
+    signal: AbortSignal,
+    cooperative: boolean,
+    stillWanted: () => boolean,
+  ): Promise<CallOutcome> {
+    const transferList: TransferListItem[] = channel ? [channel.remote] : [];
+    try {
+      if (!cooperative) return (await this.#piscina.run(task, { signal, transferList })) as CallOutcome;
+      // The caller gets its answer at once; the plugin is told through the port and the worker
+      // (with its other calls) goes on.
+      const aborted = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(new Error('the call was cancelled'));
+        signal.addEventListener('abort', () => reject(new Error('the call was cancelled')), { once: true });
+      });
+      const running = this.#piscina.run(task, { transferList }) as Promise<CallOutcome>;
+      running.catch(() => {});
+      return await Promise.race([running, aborted]);
+    } finally {
+      // After a cooperative cancel the plugin may take its time to stop; don't wait for it.
+      if (channel && stillWanted()) await channel.closed;
+    }
+  }
+
   /** Threads currently alive, for `cc plugin list` and tests. */
   get threads(): number {
     return this.#piscina.threads.length;
@@ -170,6 +219,12 @@ export class PluginPool {
   async close(): Promise<void> {
     await this.#piscina.close({ force: true });
   }
+}
+
+interface CallChannel {
+  port: MessagePort;
+  remote: MessagePort;
+  closed: Promise<void>;
 }
 
 /** A plugin configuration as calls carry it: the value and an id that names it. */

@@ -1,12 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { PLUGIN_API_VERSION, type PluginKind } from '@conveyor/plugin-api';
+import { hostname } from 'node:os';
+import { PLUGIN_API_VERSION } from '@conveyor/plugin-api';
 import { buildApi } from '../api/index.js';
-import {
-  deriveExternalUrl,
-  loadConfig,
-  type ResolvedConfig,
-  type ResolvedPluginRef,
-} from '../config/index.js';
+import { startChecker } from '../checker/index.js';
+import { deriveExternalUrl, loadConfig, type ResolvedConfig } from '../config/index.js';
 import {
   type Database,
   ensureAdminToken,
@@ -14,9 +12,15 @@ import {
   syncInstalledPlugins,
   verifyToken,
 } from '../db/index.js';
-import { ConveyorError } from '../errors/index.js';
+import { closeBuildEventSubscriptions } from '../events/index.js';
+import { startGc } from '../gc/index.js';
 import { PluginHost } from '../plugins/index.js';
+import { startScheduler } from '../scheduler/index.js';
+import { startBuildRunner } from './build-runner.js';
+import { configuredPlugins } from './configured-plugins.js';
 import { prettyLogStream } from './pretty-log.js';
+import { checkResourceWithPlugins } from './resource-checks.js';
+import { createApiServices } from './services/index.js';
 import { coreVersion } from './version.js';
 
 export interface StartServerOptions {
@@ -32,6 +36,8 @@ export interface StartServerOptions {
   log?: ((line: string) => void) | undefined;
   /** Where the API's structured (JSON) log goes; stderr unless told, so stdout stays for people. */
   logStream?: { write(line: string): void } | undefined;
+  /** Time between passes of the checker and scheduler loops (tests shorten it). Default 10 s. */
+  loopIntervalMs?: number | undefined;
   /** Environment to read CONVEYOR_* from; process.env unless told. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
 }
@@ -45,9 +51,6 @@ export interface RunningServer {
   plugins: PluginHost;
   close(): Promise<void>;
 }
-
-/** The order `volumes.driver: auto` tries drivers in, best first, as baggageclaim does. */
-const kAutoVolumeDrivers = ['overlay', 'btrfs', 'naive'];
 
 /**
  * The composition root: configuration → data dir → Postgres (embedded or external) → plugin host
@@ -90,7 +93,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     cleanups.push(() => plugins.close());
     for (const refused of plugins.refused()) log(`plugin refused [${refused.code}]: ${refused.message}`);
-    checkConfiguredPlugins(plugins, config);
+    const configured = configuredPlugins(plugins, config);
     await syncInstalledPlugins(
       db.pool,
       plugins.list().map((p) => ({
@@ -104,11 +107,47 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
 
     const adminToken = await ensureAdminToken(db.pool);
+    // Several processes may share the database: each names itself on the leases it takes.
+    const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const onError = (error: Error) => log(`error: ${error.message}`);
+    // The URL is known once the API listens (port 0 picks one); services read it lazily.
+    const external = { url: config.external_url ?? '' };
+
+    const checker = startChecker({
+      pool: db.pool,
+      owner,
+      checkResource: checkResourceWithPlugins(db.pool, plugins, configured),
+      intervalMs: options.loopIntervalMs,
+      onError,
+    });
+    cleanups.push(() => checker.stop());
+    const scheduler = startScheduler({ pool: db.pool, owner, intervalMs: options.loopIntervalMs, onError });
+    cleanups.push(() => scheduler.stop());
+    const gc = startGc({
+      pool: db.pool,
+      runtimes: new Map([[configured.runtimeName, configured.runtime]]),
+      volumeDrivers: new Map([[configured.volumeDriverName, configured.volumes]]),
+      onError,
+    });
+    cleanups.push(() => gc.stop());
+    cleanups.push(async () => closeBuildEventSubscriptions());
+
+    const services = createApiServices({
+      pool: db.pool,
+      databaseUrl: db.url,
+      plugins,
+      checker,
+      volumes: configured.volumes,
+      get externalUrl() {
+        return external.url;
+      },
+    });
     const api = await buildApi(
       {
         verifyToken: (token) => verifyToken(db.pool, token),
         listPlugins: async () => plugins.list(),
         info: { version: coreVersion, pluginApiVersion: PLUGIN_API_VERSION },
+        ...services,
       },
       {
         logger: {
@@ -125,6 +164,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : config.api.port;
     const url = config.external_url ?? deriveExternalUrl(config.api.host, port) ?? `http://127.0.0.1:${port}`;
+    external.url = url;
+
+    const runner = startBuildRunner({
+      pool: db.pool,
+      owner,
+      plugins,
+      configured,
+      externalUrl: url,
+      setPipeline: ({ name, team, configText, vars }) =>
+        services.pipelines
+          .setConfig({ team, pipeline: name }, { config: configText, vars, by: 'set_pipeline' })
+          .then((result) => ({ changed: true, ...result })),
+      onError,
+    });
+    // Stopped first (cleanups run in reverse): running builds end errored, none stays started.
+    cleanups.push(() => runner.stop());
 
     return {
       url,
@@ -138,38 +193,4 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await stopAll();
     throw error;
   }
-}
-
-/** Fail at start, not at the first build, when the configured runtime, volume driver or credential manager is missing. */
-function checkConfiguredPlugins(plugins: PluginHost, config: ResolvedConfig): void {
-  const check = (kind: PluginKind, ref: ResolvedPluginRef, field: string) => {
-    try {
-      plugins.client(kind, ref.range ? `${ref.plugin}@${ref.range}` : ref.plugin, ref.config);
-    } catch (error) {
-      if (error instanceof ConveyorError) {
-        // Same code, the field named; the original adds nothing a reader needs, so no cause chain.
-        throw new ConveyorError(error.code, `configuration \`${field}\`: ${error.message}`, {
-          details: { ...error.details, field },
-        });
-      }
-      throw error;
-    }
-  };
-  check('runtime', config.runtime, 'runtime');
-  const volumes =
-    config.volumes.plugin === 'auto'
-      ? { ...config.volumes, plugin: autoVolumeDriver(plugins) }
-      : config.volumes;
-  check('volume', volumes, 'volumes.driver');
-  for (const [i, ref] of config.credentials.entries()) check('credentials', ref, `credentials[${i}].manager`);
-}
-
-function autoVolumeDriver(plugins: PluginHost): string {
-  const installed = new Set(
-    plugins
-      .list()
-      .filter((p) => p.kind === 'volume')
-      .map((p) => p.name),
-  );
-  return kAutoVolumeDrivers.find((name) => installed.has(name)) ?? 'naive';
 }

@@ -16,7 +16,16 @@ export interface CallContext<Config = Record<string, unknown>> {
   end(): void;
   /** The byte stream the caller sends (stdin, a tar to extract), ending when the caller ends it. */
   read(): AsyncIterable<Uint8Array>;
+  /**
+   * Aborts when the caller gives up on the call (its timeout passed, or it was cancelled). A plugin
+   * that runs several calls per worker (`limits.concurrentCallsPerWorker` > 1) must stop work when
+   * it aborts: the host cannot terminate the worker without failing the other calls in it.
+   */
+  readonly signal: AbortSignal;
 }
+
+// Calls without a port can never be cancelled cooperatively (the host terminates their worker).
+const neverAborted = new AbortController().signal;
 
 /**
  * Build a CallContext over a call's MessagePort (or none). The host and the conformance kit both
@@ -27,8 +36,25 @@ export function createCallContext<Config>(
   port: MessagePort | undefined,
 ): CallContext<Config> {
   const post = (message: PortMessage, transfer?: ArrayBuffer[]) => port?.postMessage(message, transfer);
+  let signal = neverAborted;
+  let incoming: IncomingBytes | undefined;
+  if (port) {
+    const controller = new AbortController();
+    signal = controller.signal;
+    const bytes = new IncomingBytes();
+    incoming = bytes;
+    // One listener from the start: a listener starts the port, and any message it does not keep
+    // (bytes sent before the plugin calls read()) would be lost.
+    port.on('message', (message: PortMessage) => {
+      if (message.type === 'cancel')
+        controller.abort(new Error(`the call was cancelled (${message.reason})`));
+      else if (message.type === 'data') bytes.push(message.chunk);
+      else if (message.type === 'end') bytes.end();
+    });
+  }
   return {
     config,
+    signal,
     streaming: port !== undefined,
     output: (stream, data) => post({ type: 'output', stream, data }),
     log: (message) => post({ type: 'output', stream: 'log', data: message }),
@@ -39,37 +65,41 @@ export function createCallContext<Config>(
       post({ type: 'data', chunk: copy }, [copy.buffer as ArrayBuffer]);
     },
     end: () => post({ type: 'end' }),
-    read: () => readPort(port),
+    read: () => incoming?.read() ?? noBytes(),
   };
 }
 
-async function* readPort(port: MessagePort | undefined): AsyncGenerator<Uint8Array> {
-  if (!port) return;
-  const queue: Uint8Array[] = [];
-  let ended = false;
-  let wake: (() => void) | undefined;
-  const onMessage = (message: PortMessage) => {
-    if (message.type === 'data') queue.push(message.chunk);
-    else if (message.type === 'end') ended = true;
-    else return;
-    wake?.();
-  };
-  port.on('message', onMessage);
-  try {
+/** The byte stream a caller sends, buffered from the moment the call starts. */
+class IncomingBytes {
+  readonly #queue: Uint8Array[] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
+
+  push(chunk: Uint8Array): void {
+    this.#queue.push(chunk);
+    this.#wake?.();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake?.();
+  }
+
+  async *read(): AsyncGenerator<Uint8Array> {
     while (true) {
-      const chunk = queue.shift();
+      const chunk = this.#queue.shift();
       if (chunk) {
         yield chunk;
-      } else if (ended) {
+      } else if (this.#ended) {
         return;
       } else {
         await new Promise<void>((resolve) => {
-          wake = resolve;
+          this.#wake = resolve;
         });
-        wake = undefined;
+        this.#wake = undefined;
       }
     }
-  } finally {
-    port.off('message', onMessage);
   }
 }
+
+async function* noBytes(): AsyncGenerator<Uint8Array> {}

@@ -57,7 +57,21 @@ export function createPluginWorker(entry: string, kind: string): (task: CallTask
     return loaded;
   };
 
+  // Set once the plugin called process.exit: the thread is about to end and runs nothing more.
+  let retiring = false;
+
   return async (task) => {
+    if (retiring) {
+      task.port?.close();
+      return {
+        ok: false,
+        error: {
+          name: 'PluginWorkerRetiring',
+          code: 'PLUGIN_WORKER_RETIRING',
+          message: 'this worker is being replaced',
+        },
+      };
+    }
     const config = task.config ?? {};
     const configId = task.configId ?? '';
     let loaded = ready !== undefined && readyConfigs.has(configId) ? ready : undefined;
@@ -77,7 +91,9 @@ export function createPluginWorker(entry: string, kind: string): (task: CallTask
     }
     const outcome = await runPluginCall(loaded, config, task);
     if (!outcome.ok && outcome.error.code === 'PLUGIN_EXITED') {
-      // Let the reply reach the host first, then end the thread.
+      // Let the reply reach the host first, then end the thread; calls that reach it meanwhile are
+      // turned away (the host sends them again) rather than lost with the thread.
+      retiring = true;
       setTimeout(() => realExit(0), 20);
     }
     return outcome;

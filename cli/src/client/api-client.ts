@@ -1,15 +1,45 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { CliError } from '../errors/index.js';
 import type { ResolvedTarget } from '../targets/index.js';
+import { badResponse, type ErrorContext, failedReply, isServerError, unreachable } from './api-errors.js';
 import type { components, paths } from './openapi.generated.js';
+import { nextCursor, type Page } from './pagination.js';
 
-export type ErrorResponse = components['schemas']['ErrorResponse'];
-export type InfoResponse = components['schemas']['InfoResponse'];
-export type PluginSummary = components['schemas']['PluginSummary'];
+type Schemas = components['schemas'];
+export type InfoResponse = Schemas['InfoResponse'];
+export type PluginSummary = Schemas['PluginSummary'];
+export type Pipeline = Schemas['Pipeline'];
+export type PipelineConfig = Schemas['PipelineConfigResponse'];
+export type PipelineConfigProblem = Schemas['PipelineConfigProblem'];
+export type SetPipelineConfigRequest = Schemas['SetPipelineConfigRequest'];
+export type SetPipelineConfigResponse = Schemas['SetPipelineConfigResponse'];
+export type Job = Schemas['Job'];
+export type Build = Schemas['Build'];
+export type BuildStatus = Build['status'];
+export type CreateBuildRequest = Schemas['CreateBuildRequest'];
+export type Resource = Schemas['Resource'];
+export type ResourceVersion = Schemas['ResourceVersion'];
+export type Version = Schemas['Version'];
+export type CheckResponse = Schemas['CheckResponse'];
 
 export interface ApiClientOptions {
   /** Per-request time limit; a server that does not answer in time is unreachable. */
   timeoutMs?: number;
+}
+
+export interface PipelinePath {
+  team: string;
+  pipeline: string;
+}
+export interface JobPath extends PipelinePath {
+  job: string;
+}
+export interface ResourcePath extends PipelinePath {
+  resource: string;
+}
+export interface PageRequest {
+  limit?: number;
+  before?: number;
 }
 
 const defaultTimeoutMs = 30_000;
@@ -23,7 +53,8 @@ interface FetchResult<T> {
 
 /**
  * The typed client of the Conveyor API. Its types come from the server's OpenAPI document, and it
- * turns every way a call can fail into a CliError whose code a script can branch on.
+ * turns every way a call can fail into a CliError whose code a script can branch on; the server's
+ * own `CC_E_*` code travels in `details.serverCode`.
  */
 export class ApiClient {
   readonly #client: Client<paths>;
@@ -35,7 +66,7 @@ export class ApiClient {
     this.#timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
     this.#client = createClient<paths>({
       baseUrl: target.url,
-      headers: target.token === null ? {} : { authorization: `Bearer ${target.token}` },
+      headers: this.#authHeaders(),
       fetch: (request) => this.#fetch(request),
     });
   }
@@ -43,6 +74,13 @@ export class ApiClient {
   get url(): string {
     return this.#target.url;
   }
+
+  /** The saved target's name; null when `--url` alone named the server. */
+  get targetName(): string | null {
+    return this.#target.name;
+  }
+
+  // --- Server ---
 
   async info(): Promise<InfoResponse> {
     return this.#call(() => this.#client.GET('/api/v1/info', { signal: this.#signal() }));
@@ -55,92 +93,343 @@ export class ApiClient {
     return plugins;
   }
 
+  // --- Pipelines ---
+
+  /** The team's pipelines, or every team's when `team` is undefined. */
+  async listPipelines(team?: string): Promise<Pipeline[]> {
+    if (team === undefined) {
+      return this.#call(() => this.#client.GET('/api/v1/pipelines', { signal: this.#signal() }));
+    }
+    return this.#call(() =>
+      this.#client.GET('/api/v1/teams/{team}/pipelines', {
+        params: { path: { team } },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async getPipeline(path: PipelinePath): Promise<Pipeline> {
+    return this.#call(() =>
+      this.#client.GET('/api/v1/teams/{team}/pipelines/{pipeline}', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  /** The config as last set, or null when the pipeline does not exist (yet). */
+  async getPipelineConfig(path: PipelinePath): Promise<PipelineConfig | null> {
+    try {
+      return await this.#call(() =>
+        this.#client.GET('/api/v1/teams/{team}/pipelines/{pipeline}/config', {
+          params: { path },
+          signal: this.#signal(),
+        }),
+      );
+    } catch (error) {
+      if (isServerError(error, 'CC_E_API_PIPELINE_NOT_FOUND')) return null;
+      throw error;
+    }
+  }
+
+  async setPipelineConfig(
+    path: PipelinePath,
+    body: SetPipelineConfigRequest,
+  ): Promise<SetPipelineConfigResponse> {
+    return this.#call(() =>
+      this.#client.PUT('/api/v1/teams/{team}/pipelines/{pipeline}/config', {
+        params: { path },
+        body,
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async pausePipeline(path: PipelinePath): Promise<Pipeline> {
+    return this.#call(() =>
+      this.#client.PUT('/api/v1/teams/{team}/pipelines/{pipeline}/pause', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async unpausePipeline(path: PipelinePath): Promise<Pipeline> {
+    return this.#call(() =>
+      this.#client.PUT('/api/v1/teams/{team}/pipelines/{pipeline}/unpause', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async deletePipeline(path: PipelinePath): Promise<void> {
+    await this.#call(
+      () =>
+        this.#client.DELETE('/api/v1/teams/{team}/pipelines/{pipeline}', {
+          params: { path },
+          signal: this.#signal(),
+        }),
+      { empty: true },
+    );
+  }
+
+  // --- Jobs ---
+
+  async listJobs(path: PipelinePath): Promise<Job[]> {
+    return this.#call(() =>
+      this.#client.GET('/api/v1/teams/{team}/pipelines/{pipeline}/jobs', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async getJob(path: JobPath): Promise<Job> {
+    return this.#call(() =>
+      this.#client.GET('/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async triggerJob(path: JobPath): Promise<Build> {
+    return this.#call(() =>
+      this.#client.POST('/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async listJobBuilds(path: JobPath, page: PageRequest = {}): Promise<Page<Build>> {
+    return this.#page(() =>
+      this.#client.GET('/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds', {
+        params: { path, query: page },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async getJobBuild(path: JobPath, name: string): Promise<Build> {
+    return this.#call(() =>
+      this.#client.GET('/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds/{build_name}', {
+        params: { path: { ...path, build_name: name } },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async rerunJobBuild(path: JobPath, name: string): Promise<Build> {
+    return this.#call(() =>
+      this.#client.POST('/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds/{build_name}', {
+        params: { path: { ...path, build_name: name } },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  // --- Builds ---
+
+  async listBuilds(page: PageRequest = {}): Promise<Page<Build>> {
+    return this.#page(() =>
+      this.#client.GET('/api/v1/builds', { params: { query: page }, signal: this.#signal() }),
+    );
+  }
+
+  async getBuild(id: number): Promise<Build> {
+    return this.#call(() =>
+      this.#client.GET('/api/v1/builds/{id}', { params: { path: { id } }, signal: this.#signal() }),
+    );
+  }
+
+  async abortBuild(id: number): Promise<Build> {
+    return this.#call(() =>
+      this.#client.PUT('/api/v1/builds/{id}/abort', { params: { path: { id } }, signal: this.#signal() }),
+    );
+  }
+
+  /**
+   * Opens the build's event stream (Server-Sent Events) and resolves with its body once the server
+   * answered 200. No time limit: the stream lasts as long as the build; `signal` ends it.
+   */
+  async openBuildEvents(
+    id: number,
+    options: { lastEventId?: string | undefined; signal: AbortSignal },
+  ): Promise<ReadableStream<Uint8Array>> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
+    const response = await this.#raw(`/api/v1/builds/${id}/events`, {
+      method: 'GET',
+      headers,
+      signal: options.signal,
+    });
+    if (response.body === null) throw badResponse(this.#context(), 'its event stream has no body');
+    return response.body;
+  }
+
+  // --- One-off builds (cc execute) ---
+
+  async createBuild(team: string, body: CreateBuildRequest): Promise<Build> {
+    return this.#call(() =>
+      this.#client.POST('/api/v1/teams/{team}/builds', {
+        params: { path: { team } },
+        body,
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  /** Streams a tar of one input to a pending one-off build; no time limit, it may be large. */
+  async uploadInput(id: number, name: string, tar: ReadableStream<Uint8Array>): Promise<Build> {
+    const response = await this.#raw(`/api/v1/builds/${id}/inputs/${encodeURIComponent(name)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/x-tar' },
+      body: tar,
+      // A streamed request body needs half duplex in fetch (undici).
+      duplex: 'half',
+    });
+    return this.#json<Build>(response);
+  }
+
+  async startBuild(id: number): Promise<Build> {
+    return this.#call(() =>
+      this.#client.POST('/api/v1/builds/{id}/start', { params: { path: { id } }, signal: this.#signal() }),
+    );
+  }
+
+  /** A tar stream of one output of a finished one-off build. */
+  async downloadOutput(id: number, name: string): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.#raw(`/api/v1/builds/${id}/outputs/${encodeURIComponent(name)}`, {
+      method: 'GET',
+    });
+    if (response.body === null) throw badResponse(this.#context(), `output "${name}" came without a body`);
+    return response.body;
+  }
+
+  // --- Resources ---
+
+  async listResources(path: PipelinePath): Promise<Resource[]> {
+    return this.#call(() =>
+      this.#client.GET('/api/v1/teams/{team}/pipelines/{pipeline}/resources', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async listResourceVersions(path: ResourcePath, page: PageRequest = {}): Promise<Page<ResourceVersion>> {
+    return this.#page(() =>
+      this.#client.GET('/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions', {
+        params: { path, query: page },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  /** Runs a check and waits for it: as long as the check takes, so without the usual time limit. */
+  async checkResource(path: ResourcePath, from?: Version): Promise<CheckResponse> {
+    return this.#call(() =>
+      this.#client.POST('/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/check', {
+        params: { path },
+        body: from === undefined ? {} : { from },
+      }),
+    );
+  }
+
+  async pinResourceVersion(path: ResourcePath, versionId: number): Promise<Resource> {
+    return this.#call(() =>
+      this.#client.PUT(
+        '/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version_id}/pin',
+        { params: { path: { ...path, version_id: versionId } }, signal: this.#signal() },
+      ),
+    );
+  }
+
+  async unpinResource(path: ResourcePath): Promise<Resource> {
+    return this.#call(() =>
+      this.#client.PUT('/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/unpin', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  // --- Plumbing ---
+
   #signal(): AbortSignal {
     return AbortSignal.timeout(this.#timeoutMs);
   }
 
-  /** Network failures become CC_E_CLI_UNREACHABLE here, before openapi-fetch reads any body. */
-  async #fetch(request: Request): Promise<Response> {
+  #context(): ErrorContext {
+    return { url: this.url, targetName: this.#target.name };
+  }
+
+  #authHeaders(): Record<string, string> {
+    return this.#target.token === null ? {} : { authorization: `Bearer ${this.#target.token}` };
+  }
+
+  /** Network failures become CC_E_CLI_UNREACHABLE here, before anything reads a body. */
+  async #fetch(request: Request | string, init?: RequestInit): Promise<Response> {
     try {
-      return await fetch(request);
+      return await fetch(request, init);
     } catch (error) {
-      const reason = networkReason(error, this.#timeoutMs);
-      throw new CliError(
-        'CC_E_CLI_UNREACHABLE',
-        `cannot reach the Conveyor server at ${this.url} (${reason})`,
-        {
-          cause: error,
-          hint: 'check that the server runs (`cc up` starts a local one) and that the URL is right (`cc targets`)',
-          details: { url: this.url, reason },
-        },
-      );
+      // An abort the caller asked for is not the server's fault: let it through as it is.
+      if (init?.signal?.aborted === true && init.signal.reason === error) throw error;
+      throw unreachable(this.#context(), error, this.#timeoutMs);
     }
   }
 
-  async #call<T>(request: () => Promise<FetchResult<T>>): Promise<T> {
+  /** A request outside openapi-fetch (streams); a reply that is not 2xx rejects with its error. */
+  async #raw(path: string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+    const headers = { ...this.#authHeaders(), ...(init.headers as Record<string, string> | undefined) };
+    const response = await this.#fetch(`${this.url}${path}`, { ...init, headers });
+    if (response.ok) return response;
+    const text = await response.text().catch(() => '');
+    throw failedReply(this.#context(), response.status, parseJson(text));
+  }
+
+  async #json<T>(response: Response): Promise<T> {
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw badResponse(this.#context(), 'its answer is not JSON', error);
+    }
+  }
+
+  async #page<T>(request: () => Promise<FetchResult<T[]>>): Promise<Page<T>> {
+    let response: Response | undefined;
+    const items = await this.#call(async () => {
+      const result = await request();
+      response = result.response;
+      return result;
+    });
+    const before = nextCursor(response?.headers.get('link') ?? null);
+    return before === undefined ? { items } : { items, before };
+  }
+
+  async #call<T>(request: () => Promise<FetchResult<T>>): Promise<T>;
+  async #call<T>(request: () => Promise<FetchResult<T>>, options: { empty: true }): Promise<T | undefined>;
+  async #call<T>(request: () => Promise<FetchResult<T>>, options?: { empty: true }): Promise<T | undefined> {
     let result: FetchResult<T>;
     try {
       result = await request();
     } catch (error) {
       if (error instanceof CliError) throw error;
       // openapi-fetch parses 2xx bodies as JSON; something that is not a Conveyor server lands here.
-      throw this.#badResponse(`its answer is not JSON`, error);
+      throw badResponse(this.#context(), 'its answer is not JSON', error);
     }
     const { data, error, response } = result;
-    if (response.ok && data !== undefined) return data;
-    if (!isErrorResponse(error)) {
-      throw this.#badResponse(`it answered ${response.status} without a Conveyor error body`);
-    }
-    if (response.status === 401) {
-      const name = this.#target.name ?? 'NAME';
-      throw new CliError(
-        'CC_E_CLI_UNAUTHORIZED',
-        `the server at ${this.url} rejected the token: ${error.message}`,
-        {
-          hint: `log in again: cc login -t ${name} --url ${this.url} --token TOKEN`,
-          details: { url: this.url, status: 401, serverCode: error.code },
-        },
-      );
-    }
-    throw new CliError(
-      'CC_E_CLI_API_ERROR',
-      `the server at ${this.url} answered ${error.code}: ${error.message}`,
-      {
-        details: { url: this.url, status: response.status, serverCode: error.code, ...(error.details ?? {}) },
-      },
-    );
-  }
-
-  #badResponse(why: string, cause?: unknown): CliError {
-    return new CliError(
-      'CC_E_CLI_BAD_RESPONSE',
-      `${this.url} does not answer like a Conveyor server: ${why}`,
-      {
-        cause,
-        hint: "the URL is the server's root, e.g. http://127.0.0.1:8080",
-        details: { url: this.url },
-      },
-    );
+    if (response.ok && (data !== undefined || options?.empty === true)) return data;
+    throw failedReply(this.#context(), response.status, error);
   }
 }
 
-/** A short, stable reason for a failed fetch: the system error code where there is one. */
-function networkReason(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000}s`;
-  // undici reports "fetch failed" and puts the system error (ECONNREFUSED, ENOTFOUND) in `cause`.
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof Error)
-    return 'code' in cause && typeof cause.code === 'string' ? cause.code : cause.message;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isErrorResponse(value: unknown): value is ErrorResponse {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'code' in value &&
-    typeof value.code === 'string' &&
-    'message' in value &&
-    typeof value.message === 'string'
-  );
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,7 +1,25 @@
 export {
   ApiClient,
   type ApiClientOptions,
-  type ErrorResponse,
+  type Build,
+  type BuildStatus,
+  type CheckResponse,
+  type CreateBuildRequest,
   type InfoResponse,
+  type Job,
+  type JobPath,
+  type PageRequest,
+  type Pipeline,
+  type PipelineConfig,
+  type PipelineConfigProblem,
+  type PipelinePath,
   type PluginSummary,
+  type Resource,
+  type ResourcePath,
+  type ResourceVersion,
+  type SetPipelineConfigRequest,
+  type SetPipelineConfigResponse,
+  type Version,
 } from './api-client.js';
+export { type ErrorResponse, isServerError } from './api-errors.js';
+export type { Page } from './pagination.js';

@@ -56,6 +56,522 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the pipelines of every team */
+        get: operations["listAllPipelines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the pipelines of a team */
+        get: operations["listPipelines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a pipeline */
+        get: operations["getPipeline"];
+        put?: never;
+        post?: never;
+        /** Delete a pipeline with its jobs, builds and resource versions */
+        delete: operations["deletePipeline"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the config of a pipeline as it was last set
+         * @description The YAML text as it was set, and its version, to send back as `expected_version` when setting it again.
+         */
+        get: operations["getPipelineConfig"];
+        /**
+         * Set the config of a pipeline, creating the pipeline if need be
+         * @description Validates the config and stores it: 201 when it created the pipeline, 200 when it updated one. An invalid config answers 400 with `details.problems`, each with its path, line and column in the YAML text; a config that changed since `expected_version` answers 409.
+         */
+        put: operations["setPipelineConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Pause a pipeline: no checks, no new builds */
+        put: operations["pausePipeline"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/unpause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Unpause a pipeline */
+        put: operations["unpausePipeline"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the jobs of a pipeline with their next and latest finished builds */
+        get: operations["listJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a job */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Pause a job: the scheduler starts no new builds of it */
+        put: operations["pauseJob"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/unpause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Unpause a job */
+        put: operations["unpauseJob"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the builds of a job, newest first, a page at a time
+         * @description The `Link` header names the next (older) and previous (newer) pages; follow it rather than building page URLs.
+         */
+        get: operations["listJobBuilds"];
+        put?: never;
+        /**
+         * Trigger a new build of a job
+         * @description Creates a pending build that runs with the latest input versions the scheduler resolves. A job with `disable_manual_trigger` answers 409.
+         */
+        post: operations["triggerJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds/{build_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a build of a job by its name */
+        get: operations["getJobBuild"];
+        put?: never;
+        /** Rerun a build of a job with the same input versions */
+        post: operations["rerunJobBuild"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/builds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the builds of every team, newest first, a page at a time
+         * @description The `Link` header names the next (older) and previous (newer) pages; follow it rather than building page URLs.
+         */
+        get: operations["listBuilds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/builds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a build by id */
+        get: operations["getBuild"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/builds/{id}/abort": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Abort a pending or running build
+         * @description Answers with the build; a build that already finished is left as it is.
+         */
+        put: operations["abortBuild"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/builds/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream the events of a build (Server-Sent Events)
+         * @description Each event is an `event: event` message whose `id:` is its index in the build and whose `data:` is a BuildEventMessage. Stored events come first, then live ones; once the build has finished an `event: end` message follows and nothing more. To resume, send `Last-Event-ID` (EventSource does on reconnect) or `?from=INDEX`. Comment lines (`: heartbeat`) arrive while the build is quiet.
+         */
+        get: operations["getBuildEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/builds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a one-off build of a task (`cc execute`)
+         * @description The build waits in `pending` (with `pending_inputs`) until each input is uploaded and it is started.
+         */
+        post: operations["createBuild"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/builds/{id}/inputs/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload one input of a pending one-off build as a tar stream
+         * @description The body is streamed to the build's volume as it arrives, up to the server's upload limit (413 beyond it). Uploading an input again replaces it. Answers with the build, whose `pending_inputs` no longer names the input.
+         */
+        put: operations["uploadBuildInput"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/builds/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a one-off build once its inputs are uploaded */
+        post: operations["startBuild"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/builds/{id}/outputs/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download one output of a finished one-off build as a tar stream */
+        get: operations["downloadBuildOutput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the resources of a pipeline */
+        get: operations["listResources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a resource */
+        get: operations["getResource"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the versions of a resource, newest first, a page at a time
+         * @description Versions come in the order checks found them. The `Link` header names the next (older) and previous (newer) pages; `before` and `since` take version ids.
+         */
+        get: operations["listResourceVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a resource for new versions now, and wait for the outcome
+         * @description Runs a check (from `from` if given, else from the latest known version) and answers once it finished: 200 with the versions it reported, or `CC_E_API_CHECK_FAILED` with the check’s own error message.
+         */
+        post: operations["checkResource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version_id}/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pin a resource to one of its versions
+         * @description While pinned, every job uses that version of the resource. Answers with the resource.
+         */
+        put: operations["pinResourceVersion"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/unpin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Unpin a resource pinned through the API */
+        put: operations["unpinResource"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Enable a version of a resource, so jobs may use it again */
+        put: operations["enableResourceVersion"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Disable a version of a resource, so no job uses it */
+        put: operations["disableResourceVersion"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -127,6 +643,405 @@ export interface components {
          */
         PluginListResponse: {
             plugins: components["schemas"]["PluginSummary"][];
+        };
+        /**
+         * Version
+         * @description A resource version as its resource type reports it: a flat map of strings (`{ "ref": "abc123" }`), as in Concourse.
+         */
+        Version: {
+            [key: string]: string;
+        };
+        /**
+         * Build
+         * @description One build: of a job, or one-off (`cc execute`). Shaped like Concourse's build JSON.
+         */
+        Build: {
+            /** @description The build's global id; other routes (`/builds/{id}`) take it. */
+            id: number;
+            /** @description The build's name within its job (`3`, `3.1` for the first rerun of build 3); the id as text for a one-off build. */
+            name: string;
+            /**
+             * @description Where the build is: `pending` until it starts, `started` while it runs, then how it ended.
+             * @enum {string}
+             */
+            status: "pending" | "started" | "succeeded" | "failed" | "errored" | "aborted";
+            team_name: string;
+            /** @description The pipeline of the build's job; absent for a one-off build. */
+            pipeline_name?: string;
+            /** @description The build's job; absent for a one-off build. */
+            job_name?: string;
+            /** @description When the build started, in Unix seconds; absent until it has. */
+            start_time?: number;
+            /** @description When the build finished, in Unix seconds; absent until it has. */
+            end_time?: number;
+            /** @description Who created the build by hand (trigger, rerun, `cc execute`); absent for builds the scheduler created. */
+            created_by?: string;
+            /** @description The build this one reruns, with the same inputs. */
+            rerun_of?: {
+                id: number;
+                name: string;
+            };
+            /** @description Which rerun of `rerun_of` this is, from 1. */
+            rerun_number?: number;
+            /** @description One-off builds only: the declared inputs not uploaded yet. The build can start once this is empty. */
+            pending_inputs?: string[];
+        };
+        /**
+         * BuildList
+         * @description One page of builds, newest first. The `Link` header has the `next` (older) and `previous` (newer) pages, as in Concourse.
+         */
+        BuildList: components["schemas"]["Build"][];
+        /**
+         * Job
+         * @description One job of a pipeline with the summaries of its latest builds. Shaped like Concourse's job JSON.
+         */
+        Job: {
+            id: number;
+            name: string;
+            team_name: string;
+            pipeline_name: string;
+            /** @description A paused job gets no new builds from the scheduler; manual triggers still work. */
+            paused: boolean;
+            /** @description Who paused the job. */
+            paused_by?: string;
+            /** @description When the job was paused, in Unix seconds. */
+            paused_at?: number;
+            disable_manual_trigger: boolean;
+            /** @description The scheduler has found input versions no build of the job has run with yet. */
+            has_new_inputs?: boolean;
+            /** @description The oldest build that is pending or running, or null. */
+            next_build: components["schemas"]["Build"] | null;
+            /** @description The most recent finished build, or null. */
+            finished_build: components["schemas"]["Build"] | null;
+            /** @description The finished build where the job's status last changed (from succeeded to failed, say), or null. */
+            transition_build?: components["schemas"]["Build"] | null;
+            /** @description The job's `get` steps, as the scheduler sees them. */
+            inputs: {
+                name: string;
+                resource: string;
+                passed?: string[];
+                trigger: boolean;
+            }[];
+            /** @description The job's `put` steps. */
+            outputs: {
+                name: string;
+                resource: string;
+            }[];
+            /** @description The pipeline groups the job belongs to. */
+            groups: string[];
+        };
+        /**
+         * JobList
+         * @description The jobs of a pipeline, in the order of its config.
+         */
+        JobList: components["schemas"]["Job"][];
+        /**
+         * Pipeline
+         * @description One pipeline. Shaped like Concourse's pipeline JSON.
+         */
+        Pipeline: {
+            id: number;
+            name: string;
+            team_name: string;
+            /** @description A paused pipeline runs no checks and schedules no builds. */
+            paused: boolean;
+            /** @description Who paused the pipeline. */
+            paused_by?: string;
+            /** @description When the pipeline was paused, in Unix seconds. */
+            paused_at?: number;
+            public: boolean;
+            archived: boolean;
+            /** @description The `groups` of the pipeline config. */
+            groups: {
+                name: string;
+                jobs: string[];
+            }[];
+            /** @description When the config was last set, in Unix seconds. */
+            last_updated: number;
+        };
+        /**
+         * PipelineList
+         * @description Pipelines, ordered by team, then as the team orders them.
+         */
+        PipelineList: components["schemas"]["Pipeline"][];
+        /**
+         * PipelineConfigResponse
+         * @description A pipeline's config as it was last set.
+         */
+        PipelineConfigResponse: {
+            /** @description The YAML text exactly as it was set, comments and all. */
+            config: string;
+            /** @description The config version; send it back as `expected_version` to set the config only if nobody changed it meanwhile. */
+            version: number;
+        };
+        /**
+         * PipelineConfigProblem
+         * @description One problem (or warning) in a pipeline config, placed where the user can find it. The validator may add fields; clients show what they know.
+         */
+        PipelineConfigProblem: {
+            /** @description What is wrong and what was expected. */
+            message: string;
+            /** @description The dotted path of the field in the config (`jobs[0].plan[1].get`); empty for the whole document. */
+            path?: string;
+            /** @description The file name the config was validated as. */
+            file?: string;
+            /** @description The line in the config text, from 1. */
+            line?: number;
+            /** @description The column in the config text, from 1. */
+            column?: number;
+            /** @description For warnings: the kind of warning, as in Concourse (`invalid_identifier`, ...). */
+            type?: string;
+            /**
+             * @description `error` stops the config from being set; `warning` does not.
+             * @enum {string}
+             */
+            severity?: "error" | "warning";
+            /** @description For a misspelt key or name: the known one it was most likely meant to be. */
+            suggestion?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PipelineConfigErrorResponse
+         * @description The error reply of a request that failed: for an invalid pipeline config, `details.problems` lists every problem with its position, exactly as the pipeline validator reported them.
+         */
+        PipelineConfigErrorResponse: {
+            code: string;
+            message: string;
+            details?: {
+                problems?: components["schemas"]["PipelineConfigProblem"][];
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * SetPipelineConfigRequest
+         * @description A pipeline config to validate and store (`cc set-pipeline`).
+         */
+        SetPipelineConfigRequest: {
+            /** @description The pipeline config as YAML text (Concourse's pipeline format). Problems are reported at their line and column in it. */
+            config: string;
+            /** @description Values for `((var))` references in the config, applied when it is set (like fly's `-v`, `-y` and `-l`). */
+            vars?: {
+                [key: string]: unknown;
+            };
+            /** @description Set the config only if its stored version is this one (from `GET .../config`); otherwise the answer is 409. Omit to set it unconditionally. */
+            expected_version?: number;
+        };
+        /**
+         * SetPipelineConfigResponse
+         * @description What setting a pipeline config did. The status is 201 when it created the pipeline, 200 when it updated one.
+         */
+        SetPipelineConfigResponse: {
+            /** @description The pipeline did not exist before. */
+            created: boolean;
+            /** @description The version of the config now stored. */
+            version: number;
+            /** @description What Concourse would only warn about (unknown keys it drops, deprecated fields); the config was stored anyway. */
+            warnings: components["schemas"]["PipelineConfigProblem"][];
+        };
+        /**
+         * Resource
+         * @description One resource of a pipeline and the state of its checks. Shaped like Concourse's resource JSON.
+         */
+        Resource: {
+            name: string;
+            team_name: string;
+            pipeline_name: string;
+            /** @description The resource type: a plugin reference (`git`, `git@^2`) or one of the pipeline's `resource_types`. */
+            type: string;
+            icon?: string;
+            /** @description When the last check finished, in Unix seconds; absent before the first. */
+            last_checked?: number;
+            /** @description The last check failed; `check_error` says why. */
+            failing_to_check: boolean;
+            /** @description The error of the last check, if it failed. */
+            check_error?: string;
+            pinned_version?: components["schemas"]["Version"];
+            /** @description The pin comes from `version:` in the pipeline config, so the API cannot unpin it. While the resource is pinned (`pinned_version`), every job uses that version. */
+            pinned_in_config?: boolean;
+            pin_comment?: string;
+        };
+        /**
+         * ResourceList
+         * @description The resources of a pipeline, in the order of its config.
+         */
+        ResourceList: components["schemas"]["Resource"][];
+        /**
+         * ResourceVersion
+         * @description One version a check found for a resource. Shaped like Concourse's resource version JSON.
+         */
+        ResourceVersion: {
+            /** @description The version's id; the pin, enable and disable routes take it. */
+            id: number;
+            version: components["schemas"]["Version"];
+            /** @description What the resource type said about the version (author, message, ...). */
+            metadata: {
+                name: string;
+                value: string;
+            }[];
+            /** @description A disabled version is never used as a job input. */
+            enabled: boolean;
+        };
+        /**
+         * ResourceVersionList
+         * @description One page of a resource's versions, newest first (in the order checks found them). The `Link` header has the `next` (older) and `previous` (newer) pages.
+         */
+        ResourceVersionList: components["schemas"]["ResourceVersion"][];
+        /**
+         * CheckRequest
+         * @description A check to run now (`cc check-resource`). An empty object checks from the latest known version; `from` checks from that version instead (fly's `--from`).
+         */
+        CheckRequest: {
+            from?: components["schemas"]["Version"];
+        };
+        /**
+         * CheckResponse
+         * @description The outcome of a check that succeeded. A check that failed answers with an error (`CC_E_API_CHECK_FAILED`) carrying the check's message.
+         */
+        CheckResponse: {
+            /** @description The versions the check reported, newest first, as stored (with their ids). */
+            versions: components["schemas"]["ResourceVersion"][];
+            /** @description When the check finished, in Unix seconds. */
+            last_checked: number;
+        };
+        /**
+         * CreateBuildRequest
+         * @description A one-off build of a task (`cc execute`, like fly execute). The build waits in `pending` until every input is uploaded and it is started.
+         */
+        CreateBuildRequest: {
+            /** @description The task config (Concourse's task format: platform, image_resource, inputs, outputs, run, params, ...), as an object. */
+            config: {
+                [key: string]: unknown;
+            };
+            /** @description The inputs the client will upload as tar streams (`PUT /builds/{id}/inputs/{name}`). */
+            inputs: string[];
+            /** @description The outputs the client will download once the build finished (`GET /builds/{id}/outputs/{name}`). */
+            outputs: string[];
+            /** @description Run the task privileged (fly's `--privileged`). */
+            privileged?: boolean;
+            /** @description Take the inputs not uploaded from the latest versions this job's inputs would use (fly's `--inputs-from`). */
+            inputs_from?: {
+                pipeline: string;
+                job: string;
+            };
+        };
+        /**
+         * BuildEventMessage
+         * @description The JSON `data:` of one `event: event` message of a build's event stream, as in Concourse: `event` names the type (`log`, `status`, `initialize-task`, `finish-get`, `error`, ...), `version` its shape's version, `data` the event itself (see core/events/schemas/build-event.json). The message's `id:` is the event's index in the build. After the last event of a finished build comes one `event: end` message with no data.
+         */
+        BuildEventMessage: {
+            event: string;
+            /** @description The version of the event's shape, as Concourse numbers it (`5.1` for `log`). */
+            version: string;
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * TeamParams
+         * @description Path parameters of a team's routes.
+         */
+        TeamParams: {
+            /** @description The team's name (`main`). */
+            team: string;
+        };
+        /**
+         * PipelineParams
+         * @description Path parameters of a pipeline's routes.
+         */
+        PipelineParams: {
+            team: string;
+            pipeline: string;
+        };
+        /**
+         * JobParams
+         * @description Path parameters of a job's routes.
+         */
+        JobParams: {
+            team: string;
+            pipeline: string;
+            job: string;
+        };
+        /**
+         * JobBuildParams
+         * @description Path parameters of one build of a job, by name.
+         */
+        JobBuildParams: {
+            team: string;
+            pipeline: string;
+            job: string;
+            /** @description The build's name within the job (`3`, `3.1`). */
+            build_name: string;
+        };
+        /**
+         * ResourceParams
+         * @description Path parameters of a resource's routes.
+         */
+        ResourceParams: {
+            team: string;
+            pipeline: string;
+            resource: string;
+        };
+        /**
+         * ResourceVersionParams
+         * @description Path parameters of one version of a resource.
+         */
+        ResourceVersionParams: {
+            team: string;
+            pipeline: string;
+            resource: string;
+            /** @description The version's id, from the versions list. */
+            version_id: number;
+        };
+        /**
+         * BuildParams
+         * @description Path parameters of a build's routes.
+         */
+        BuildParams: {
+            /** @description The build's global id. */
+            id: number;
+        };
+        /**
+         * BuildArtifactParams
+         * @description Path parameters of one input or output of a one-off build.
+         */
+        BuildArtifactParams: {
+            /** @description The build's global id. */
+            id: number;
+            /** @description The input's or output's name, as the create request declared it. */
+            name: string;
+        };
+        /**
+         * PageQuery
+         * @description Which page of a list, newest first. Give at most one of `before` and `since`; the `Link` header of each page names the next (`rel="next"`, older) and previous (`rel="previous"`, newer) pages, so clients follow links rather than build them.
+         */
+        PageQuery: {
+            /**
+             * @description How many items per page.
+             * @default 100
+             */
+            limit: number;
+            /** @description Only items older than the one with this id: the next page. */
+            before?: number;
+            /** @description Only items newer than the one with this id, the closest `limit` of them: the previous page. */
+            since?: number;
+        };
+        /**
+         * BuildEventsQuery
+         * @description Where in a build's event stream to start.
+         */
+        BuildEventsQuery: {
+            /** @description The index of the first event to send (0, the default, is the beginning). A `Last-Event-ID` header wins over it: the stream then resumes after that event. */
+            from?: number;
+        };
+        /**
+         * BuildEventsHeaders
+         * @description Request headers of the build event stream.
+         */
+        BuildEventsHeaders: {
+            /** @description The `id:` of the last event the client received; the stream resumes with the event after it. EventSource clients send it when they reconnect. */
+            "last-event-id"?: string;
         };
     };
     responses: never;
@@ -229,6 +1144,1687 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PluginListResponse"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listAllPipelines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pipelines, ordered by team, then as the team orders them. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listPipelines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's name (`main`). */
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pipelines, ordered by team, then as the team orders them. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getPipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One pipeline. Shaped like Concourse's pipeline JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deletePipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipeline is gone. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getPipelineConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A pipeline's config as it was last set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineConfigResponse"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    setPipelineConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetPipelineConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description The pipeline existed and now has this config. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetPipelineConfigResponse"];
+                };
+            };
+            /** @description The pipeline was created with this config. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetPipelineConfigResponse"];
+                };
+            };
+            /** @description The request or the config is invalid; `details.problems` lists what is wrong where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineConfigErrorResponse"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    pausePipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One pipeline. Shaped like Concourse's pipeline JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unpausePipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One pipeline. Shaped like Concourse's pipeline JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The jobs of a pipeline, in the order of its config. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One job of a pipeline with the summaries of its latest builds. Shaped like Concourse's job JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    pauseJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One job of a pipeline with the summaries of its latest builds. Shaped like Concourse's job JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unpauseJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One job of a pipeline with the summaries of its latest builds. Shaped like Concourse's job JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listJobBuilds: {
+        parameters: {
+            query?: {
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description Only items older than the one with this id: the next page. */
+                before?: number;
+                /** @description Only items newer than the one with this id, the closest `limit` of them: the previous page. */
+                since?: number;
+            };
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of builds, newest first. The `Link` header has the `next` (older) and `previous` (newer) pages, as in Concourse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuildList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    triggerJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new build. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getJobBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                job: string;
+                /** @description The build's name within the job (`3`, `3.1`). */
+                build_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One build: of a job, or one-off (`cc execute`). Shaped like Concourse's build JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rerunJobBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                job: string;
+                /** @description The build's name within the job (`3`, `3.1`). */
+                build_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new build, named after the one it reruns (`3.1`). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listBuilds: {
+        parameters: {
+            query?: {
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description Only items older than the one with this id: the next page. */
+                before?: number;
+                /** @description Only items newer than the one with this id, the closest `limit` of them: the previous page. */
+                since?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of builds, newest first. The `Link` header has the `next` (older) and `previous` (newer) pages, as in Concourse. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuildList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The build's global id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One build: of a job, or one-off (`cc execute`). Shaped like Concourse's build JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    abortBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The build's global id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One build: of a job, or one-off (`cc execute`). Shaped like Concourse's build JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getBuildEvents: {
+        parameters: {
+            query?: {
+                /** @description The index of the first event to send (0, the default, is the beginning). A `Last-Event-ID` header wins over it: the stream then resumes after that event. */
+                from?: number;
+            };
+            header?: {
+                /** @description The `id:` of the last event the client received; the stream resumes with the event after it. EventSource clients send it when they reconnect. */
+                "last-event-id"?: string;
+            };
+            path: {
+                /** @description The build's global id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["BuildEventMessage"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The team's name (`main`). */
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBuildRequest"];
+            };
+        };
+        responses: {
+            /** @description The pending build. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    uploadBuildInput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The build's global id. */
+                id: number;
+                /** @description The input's or output's name, as the create request declared it. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-tar": unknown;
+            };
+        };
+        responses: {
+            /** @description One build: of a job, or one-off (`cc execute`). Shaped like Concourse's build JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    startBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The build's global id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One build: of a job, or one-off (`cc execute`). Shaped like Concourse's build JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    downloadBuildOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The build's global id. */
+                id: number;
+                /** @description The input's or output's name, as the create request declared it. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The output directory as a tar stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-tar": unknown;
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resources of a pipeline, in the order of its config. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                resource: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One resource of a pipeline and the state of its checks. Shaped like Concourse's resource JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listResourceVersions: {
+        parameters: {
+            query?: {
+                /** @description How many items per page. */
+                limit?: number;
+                /** @description Only items older than the one with this id: the next page. */
+                before?: number;
+                /** @description Only items newer than the one with this id, the closest `limit` of them: the previous page. */
+                since?: number;
+            };
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                resource: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of a resource's versions, newest first (in the order checks found them). The `Link` header has the `next` (older) and `previous` (newer) pages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceVersionList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    checkResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                resource: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckRequest"];
+            };
+        };
+        responses: {
+            /** @description The outcome of a check that succeeded. A check that failed answers with an error (`CC_E_API_CHECK_FAILED`) carrying the check's message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckResponse"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    pinResourceVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                resource: string;
+                /** @description The version's id, from the versions list. */
+                version_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One resource of a pipeline and the state of its checks. Shaped like Concourse's resource JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unpinResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                resource: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One resource of a pipeline and the state of its checks. Shaped like Concourse's resource JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    enableResourceVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                resource: string;
+                /** @description The version's id, from the versions list. */
+                version_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One version a check found for a resource. Shaped like Concourse's resource version JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceVersion"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    disableResourceVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+                pipeline: string;
+                resource: string;
+                /** @description The version's id, from the versions list. */
+                version_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One version a check found for a resource. Shaped like Concourse's resource version JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceVersion"];
                 };
             };
             /** @description No bearer token, or an invalid one. */

@@ -60,6 +60,34 @@ export const cliErrors = defineCliErrors({
     exit: exitCodes.failed,
     docs: 'The server answered with an error; the message carries the server’s own `CC_E_*` code and message, which say what to fix.',
   },
+  CC_E_CLI_FILE_UNREADABLE: {
+    exit: exitCodes.failed,
+    docs: 'A file named on the command line (a pipeline or task config, a vars file, an input directory) cannot be read, or an output cannot be written. The message names the file and the system error; check the path and its permissions.',
+  },
+  CC_E_CLI_PIPELINE_INVALID: {
+    exit: exitCodes.failed,
+    docs: 'The pipeline config is invalid (or, with --strict, has warnings). Each problem is printed on its own line as `file:line:column: path: message`; fix them and run the command again.',
+  },
+  CC_E_CLI_CONFLICT: {
+    exit: exitCodes.failed,
+    docs: 'Someone changed the pipeline config between the moment `cc set-pipeline` showed its diff and the moment it applied it, so nothing was applied. Run `cc set-pipeline` again to see the diff against the new config.',
+  },
+  CC_E_CLI_NOT_INTERACTIVE: {
+    exit: exitCodes.usage,
+    docs: 'The command asks for confirmation, but stdin or stdout is not a terminal, so nobody can answer. Pass `--non-interactive` (`-n`) to go ahead without asking, e.g. in scripts and CI.',
+  },
+  CC_E_CLI_NOT_FOUND: {
+    exit: exitCodes.failed,
+    docs: 'What the command looked for on the server does not exist: a job without builds, a resource version that matches none. The message says what is missing and which command lists what exists.',
+  },
+  CC_E_CLI_EVENT_STREAM: {
+    exit: exitCodes.failed,
+    docs: "A build's event stream broke and could not be resumed (the server kept refusing or closing the connection), or it sent something that is not a build event. The build itself runs on: `cc watch -b ID` attaches to it again.",
+  },
+  CC_E_CLI_ARTIFACT_FAILED: {
+    exit: exitCodes.failed,
+    docs: '`cc execute` could not upload an input directory or unpack a downloaded output. The message names the input or output and the directory; check that the directory exists and is readable (inputs) or writable (outputs).',
+  },
   CC_E_CLI_SERVER_FAILED: {
     exit: exitCodes.failed,
     docs: '`cc up` could not start or stop the server in-process (the data directory, the port, Postgres, a plugin). The causes printed below say which.',

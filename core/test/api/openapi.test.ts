@@ -40,6 +40,21 @@ describe('the OpenAPI document', () => {
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
     expect(paths['/api/v1/openapi.json']).toBeUndefined();
   });
+
+  it('gives every operation an operationId, a summary and tags', async () => {
+    const doc = await buildOpenApiDocument();
+    const operations = Object.values(
+      doc.paths as Record<string, Record<string, Record<string, unknown>>>,
+    ).flatMap((path) => Object.values(path));
+    expect(operations.length).toBeGreaterThan(30);
+    for (const operation of operations) {
+      expect(operation).toMatchObject({
+        operationId: expect.any(String),
+        summary: expect.any(String),
+        tags: [expect.any(String)],
+      });
+    }
+  });
 });
 
 describe('the API schemas', () => {

@@ -193,3 +193,42 @@ describe('plugin host', () => {
     expect(error.code).toBe('CC_E_PLUGIN_HOST_CLOSED');
   });
 });
+
+describe('plugins that run several calls per worker', () => {
+  let host: PluginHost;
+  beforeAll(async () => {
+    host = await PluginHost.create({ builtinDirs: [`${fixtures}concurrent`] });
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it('run their calls concurrently in one worker thread', async () => {
+    const plugin = host.client('credentials', 'concurrent');
+    // Four calls that can only return once all four are in flight, on a pool of one thread.
+    const replies = await Promise.all(
+      [1, 2, 3, 4].map(() => plugin.call('lookup', { team: 'main', path: 'barrier-4' })),
+    );
+    expect(replies).toEqual(Array(4).fill({ found: true, value: 'released together: 4' }));
+  });
+
+  it('cancel a timed-out call cooperatively, without failing the calls beside it', async () => {
+    const plugin = host.client('credentials', 'concurrent');
+    const [timedOut, cancelledByCaller, sibling] = await Promise.all([
+      failure(plugin.call('lookup', { team: 'main', path: 'until-cancelled' }, { timeoutMs: 200 })),
+      failure(
+        plugin.call('lookup', { team: 'main', path: 'until-cancelled' }, { signal: AbortSignal.timeout(100) }),
+      ),
+      plugin.call('lookup', { team: 'main', path: 'beside' }),
+    ]);
+    expect(timedOut.code).toBe('CC_E_PLUGIN_TIMEOUT');
+    expect(timedOut.message).toContain('the plugin was told to stop');
+    expect(cancelledByCaller.code).toBe('CC_E_PLUGIN_ABORTED');
+    expect(sibling).toEqual({ found: true, value: 'ok:beside' });
+    // The plugin saw both cancellations, in the same worker that goes on answering.
+    await expect.poll(() => plugin.call('lookup', { team: 'main', path: 'cancelled' })).toEqual({
+      found: true,
+      value: '2',
+    });
+  });
+});

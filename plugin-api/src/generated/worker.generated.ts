@@ -8,7 +8,7 @@
  * This interface was referenced by `Worker`'s JSON-Schema
  * via the `definition` "PortMessage".
  */
-export type PortMessage = OutputMessage | DataMessage | EndMessage;
+export type PortMessage = OutputMessage | DataMessage | EndMessage | CancelMessage;
 /**
  * What the worker answers. Errors travel as data so their code survives the thread boundary.
  *
@@ -43,6 +43,13 @@ export interface DataMessage {
  */
 export interface EndMessage {
   type: 'end';
+}
+/**
+ * Host to plugin: the caller no longer wants the call's result (timeout or cancellation). The plugin sees it as context.signal aborting.
+ */
+export interface CancelMessage {
+  type: 'cancel';
+  reason: 'timeout' | 'caller';
 }
 /**
  * An error thrown inside a plugin, as it crosses the thread boundary.

@@ -1,0 +1,1 @@
+export { confirm, isInteractive, requireInteractive, type Terminal } from './confirm.js';

@@ -1,0 +1,40 @@
+/** A problem in a pipeline config as the validator reports it (all fields but the message optional). */
+export interface ConfigProblem {
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+  path?: string;
+  severity?: string;
+}
+
+/**
+ * One line per problem, as compilers print them: `file:line:column: path: message`, with
+ * `warning: ` before the path of a warning. `file` replaces the file name the server validated
+ * the text as: the user edits their own file, and the positions are the same.
+ */
+export function renderProblem(problem: ConfigProblem, file?: string): string {
+  const name = file ?? problem.file ?? 'pipeline.yml';
+  const where =
+    problem.line === undefined
+      ? name
+      : `${name}:${problem.line}${problem.column === undefined ? '' : `:${problem.column}`}`;
+  const label = problem.severity === 'warning' ? 'warning: ' : '';
+  const subject = problem.path ? `${problem.path}: ` : '';
+  return `${where}: ${label}${subject}${problem.message}`;
+}
+
+/** The problems in an error's details (the server's or the validator's), if it carries any. */
+export function problemsOf(details: Record<string, unknown>): ConfigProblem[] {
+  const problems = details.problems;
+  if (!Array.isArray(problems)) return [];
+  return problems.filter(
+    (p): p is ConfigProblem =>
+      typeof p === 'object' && p !== null && 'message' in p && typeof p.message === 'string',
+  );
+}
+
+export function countErrors(problems: readonly ConfigProblem[]): string {
+  const errors = problems.filter((p) => p.severity !== 'warning').length;
+  return errors === 1 ? '1 error' : `${errors} errors`;
+}

@@ -1,0 +1,40 @@
+import { Flags } from '@oclif/core';
+
+/*
+ * The flags many commands share, spelt as fly spells them. Job and resource flags are plain
+ * strings parsed in `run()` with parse-refs.ts, so a malformed value is our own usage error with
+ * a hint rather than oclif's wrapped parse error.
+ */
+
+export const teamFlag = Flags.string({
+  summary: 'Team the pipeline belongs to.',
+  default: 'main',
+  helpValue: '<TEAM>',
+});
+
+export const pipelineFlag = Flags.string({
+  char: 'p',
+  summary: 'Name of the pipeline.',
+  required: true,
+  helpValue: '<PIPELINE>',
+});
+
+export function jobFlag(options: { summary: string; required: boolean }) {
+  return options.required
+    ? Flags.string({ char: 'j', summary: options.summary, helpValue: '<PIPELINE/JOB>', required: true })
+    : Flags.string({ char: 'j', summary: options.summary, helpValue: '<PIPELINE/JOB>' });
+}
+
+export const resourceFlag = Flags.string({
+  char: 'r',
+  summary: 'The resource, as PIPELINE/RESOURCE.',
+  required: true,
+  helpValue: '<PIPELINE/RESOURCE>',
+});
+
+export const nonInteractiveFlag = Flags.boolean({
+  char: 'n',
+  summary: 'Do not ask for confirmation.',
+  description:
+    'Needed when stdin is not a terminal (scripts, CI): without it the command refuses rather than guess.',
+});

@@ -1,0 +1,9 @@
+export { jobFlag, nonInteractiveFlag, pipelineFlag, resourceFlag, teamFlag } from './flags.js';
+export {
+  type JobRef,
+  parseJobRef,
+  parsePipelineName,
+  parseResourceRef,
+  parseVersionPairs,
+  type ResourceRef,
+} from './parse-refs.js';

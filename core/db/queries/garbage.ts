@@ -1,0 +1,83 @@
+import type { Queryable } from '../pool.js';
+import type { ContainerRow, VolumeRow } from './rows.js';
+
+/**
+ * Containers and volumes no build needs any more: those of finished builds, and those whose build
+ * was deleted (build_id went NULL but the row still carries the build label `$2`). Rows without a
+ * build and without that label (caches, for instance) are their owner's to release.
+ */
+const MARK_CONTAINERS = `
+  UPDATE containers c SET state = 'destroying', updated_at = now()
+  WHERE c.state <> 'destroying' AND ($1::text IS NULL OR c.worker = $1)
+    AND (
+      EXISTS (SELECT 1 FROM builds b
+              WHERE b.id = c.build_id AND b.status IN ('succeeded', 'failed', 'errored', 'aborted'))
+      OR (c.build_id IS NULL AND c.labels ? $2)
+    )`;
+
+const MARK_VOLUMES = MARK_CONTAINERS.replaceAll('containers c', 'volumes c');
+
+/** Moves what no build needs any more to 'destroying'; resolves how many rows moved. */
+export async function markGarbage(
+  db: Queryable,
+  options: { worker?: string | undefined; buildLabel: string },
+): Promise<{ containers: number; volumes: number }> {
+  const values = [options.worker ?? null, options.buildLabel];
+  const containers = await db.query({ name: 'conveyor_gc_mark_containers', text: MARK_CONTAINERS, values });
+  const volumes = await db.query({ name: 'conveyor_gc_mark_volumes', text: MARK_VOLUMES, values });
+  return { containers: containers.rowCount ?? 0, volumes: volumes.rowCount ?? 0 };
+}
+
+export async function listDestroyingContainers(db: Queryable, worker?: string): Promise<ContainerRow[]> {
+  const { rows } = await db.query<ContainerRow>({
+    name: 'conveyor_gc_destroying_containers',
+    text: `
+      SELECT id, handle, runtime, worker, state, build_id, plan_id, labels, created_at, updated_at
+      FROM containers WHERE state = 'destroying' AND ($1::text IS NULL OR worker = $1)
+      ORDER BY id`,
+    values: [worker ?? null],
+  });
+  return rows;
+}
+
+/**
+ * Volumes in 'destroying' that can go now: no child volume names them as parent (children go
+ * first) and no container that mounts them is left (containers go first).
+ */
+export async function listDestroyableVolumes(db: Queryable, worker?: string): Promise<VolumeRow[]> {
+  const { rows } = await db.query<VolumeRow>({
+    name: 'conveyor_gc_destroyable_volumes',
+    text: `
+      SELECT v.id, v.handle, v.driver, v.worker, v.state, v.build_id, v.container_handle, v.parent_handle,
+        v.labels, v.created_at, v.updated_at
+      FROM volumes v
+      WHERE v.state = 'destroying' AND ($1::text IS NULL OR v.worker = $1)
+        AND NOT EXISTS (SELECT 1 FROM volumes child WHERE child.parent_handle = v.handle)
+        AND NOT EXISTS (SELECT 1 FROM containers c WHERE c.handle = v.container_handle)
+      ORDER BY v.id`,
+    values: [worker ?? null],
+  });
+  return rows;
+}
+
+/** Which of these container handles have a row (any state). */
+export async function knownContainerHandles(db: Queryable, handles: readonly string[]): Promise<Set<string>> {
+  if (handles.length === 0) return new Set();
+  const { rows } = await db.query<{ handle: string }>({
+    name: 'conveyor_gc_known_containers',
+    text: 'SELECT handle FROM containers WHERE handle = ANY($1::text[])',
+    values: [handles],
+  });
+  return new Set(rows.map((row) => row.handle));
+}
+
+/** Which of these volume handles have a row (any state). */
+export async function knownVolumeHandles(db: Queryable, handles: readonly string[]): Promise<Set<string>> {
+  if (handles.length === 0) return new Set();
+  const { rows } = await db.query<{ handle: string }>({
+    name: 'conveyor_gc_known_volumes',
+    text: 'SELECT handle FROM volumes WHERE handle = ANY($1::text[])',
+    values: [handles],
+  });
+  return new Set(rows.map((row) => row.handle));
+}

@@ -1,0 +1,139 @@
+/** The pipeline state queries: pipelines, jobs, resources and versions, builds, events, checks, gc. */
+export {
+  type AppendedEvents,
+  BUILD_EVENTS_CHANNEL,
+  insertBuildEvents,
+  type StoredBuildEvent,
+  selectBuildEvents,
+  statusEvent,
+} from './build-events.js';
+export {
+  type BuildOutputInput,
+  listBuildInputs,
+  listBuildOutputs,
+  saveBuildOutput,
+} from './build-versions.js';
+export {
+  BUILD_ABORTS_CHANNEL,
+  type BuildInputToSave,
+  createJobBuild,
+  createOneOffBuild,
+  type FinishBuildOptions,
+  finishBuild,
+  getBuild,
+  getJobBuild,
+  type HeartbeatResult,
+  heartbeatBuild,
+  type JobBuildInput,
+  listBuilds,
+  listJobBuilds,
+  listPipelineBuilds,
+  type OneOffBuildInput,
+  replacePendingBuildInputs,
+  requestBuildAbort,
+  rerunBuild,
+} from './builds.js';
+export {
+  type ClaimedCheckRow,
+  claimDueChecks,
+  claimResourceCheck,
+  finishCheck,
+  releaseCheck,
+} from './checks.js';
+export { claimStartableBuild } from './claim-startable-build.js';
+export {
+  type ContainerFilter,
+  type ContainerRecord,
+  deleteContainerRecord,
+  listContainerRecords,
+  recordContainer,
+  setContainerState,
+} from './containers.js';
+export {
+  knownContainerHandles,
+  knownVolumeHandles,
+  listDestroyableVolumes,
+  listDestroyingContainers,
+  markGarbage,
+} from './garbage.js';
+export { getJob, getJobByName, listJobs, pauseJob, unpauseJob } from './jobs.js';
+export {
+  archivePipeline,
+  destroyPipeline,
+  getPipeline,
+  getPipelineById,
+  listPipelines,
+  type PipelineWithText,
+  pausePipeline,
+  unpausePipeline,
+} from './pipelines.js';
+export { type RecoveredBuild, recoverInterruptedBuilds } from './recover-interrupted-builds.js';
+export {
+  findResourceVersion,
+  getResource,
+  getResourceByName,
+  listResources,
+  listResourceVersions,
+  type PinOptions,
+  pinResourceVersion,
+  requestResourceCheck,
+  setResourceVersionEnabled,
+  unpinResource,
+} from './resources.js';
+export type {
+  BuildRow,
+  BuildStatus,
+  BuildSummary,
+  BuildVersionRow,
+  ContainerRow,
+  ContainerState,
+  FinishedBuildStatus,
+  JobRow,
+  JobSummaryRow,
+  Page,
+  PageOptions,
+  PipelineRow,
+  ResourceRow,
+  ResourceVersionRow,
+  Version,
+  VersionMetadata,
+  VolumeRow,
+  VolumeState,
+} from './rows.js';
+export { FINISHED_STATUSES, isFinishedStatus } from './rows.js';
+export { type SavePipelineInput, type SavePipelineResult, savePipeline } from './save-pipeline.js';
+export { type SavedVersions, saveResourceVersions, type VersionToSave } from './save-resource-versions.js';
+export {
+  requestJobScheduling,
+  requestPipelineScheduling,
+  requestResourceScheduling,
+  requestSchedulingAfterBuild,
+} from './schedule-requests.js';
+export {
+  type CandidateVersion,
+  claimJobToSchedule,
+  inputKey,
+  type JobInputRow,
+  lastUsedCheckOrder,
+  latestVersion,
+  loadJobInputs,
+  loadPassedVersions,
+  lockJobForScheduling,
+  markJobScheduled,
+  nextEveryVersion,
+  PASSED_BUILDS_LOOKBACK,
+  type PassedVersionRow,
+  pendingScheduledBuild,
+  pinnedVersion,
+  type SchedulableJobRow,
+  usedInputs,
+} from './scheduling.js';
+export { withTransaction } from './transaction.js';
+export {
+  deleteVolumeRecord,
+  listVolumeRecords,
+  recordVolume,
+  setVolumeState,
+  type VolumeFilter,
+  type VolumeRecord,
+} from './volumes.js';

@@ -1,0 +1,16 @@
+/**
+ * @conveyor/core/executor: runs a build's plan with the configured runtime and volume plugins,
+ * with Concourse's semantics for every step, modifier and hook.
+ */
+export { ARTIFACT_LABEL, ROLE_LABEL, STEP_LABEL } from './resource-ledger.js';
+export { runBuild } from './run-build.js';
+export type {
+  BuildResult,
+  ExecutorDeps,
+  InterpolationScope,
+  KeepCandidate,
+  RunBuildOptions,
+  SetPipelineRequest,
+  TrackedResource,
+} from './types.js';
+export { type ReadVolumeFileOptions, readVolumeFile } from './volume-files.js';

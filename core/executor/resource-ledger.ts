@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import type { Labels, runtime, VolumeRef, volume } from '@conveyor/plugin-api';
+import { ConveyorError } from '../errors/index.js';
+import { conveyorLabels } from '../gc/labels.js';
+import type { ExecutorDeps, KeepCandidate, TrackedResource } from './types.js';
+
+interface Entry {
+  readonly kind: 'container' | 'volume';
+  readonly handle: string;
+  readonly stepId: string;
+  state: TrackedResource['state'];
+}
+
+/**
+ * Labels every container and volume of a build carries, so GC and operators can find them. The
+ * owner and build labels are gc's contract (core/gc/labels.ts); step and role are for people.
+ */
+export const STEP_LABEL = 'conveyor.dev/step';
+export const ROLE_LABEL = 'conveyor.dev/role';
+export const ARTIFACT_LABEL = 'conveyor.dev/artifact';
+
+/**
+ * Every container and volume a build makes. Each is recorded (`creating`) before it is asked for,
+ * so a crash between the request and the reply leaves a record GC can act on, and is destroyed
+ * when the build ends, recorded `destroying` then `gone`.
+ */
+export class ResourceLedger {
+  readonly #deps: ExecutorDeps;
+  readonly #entries: Entry[] = [];
+
+  constructor(deps: ExecutorDeps) {
+    this.#deps = deps;
+  }
+
+  /** `artifact` names the artifact the volume becomes (a task output), for whoever looks it up later. */
+  async createVolume(
+    stepId: string,
+    role: string,
+    strategy: volume.VolumeStrategy,
+    artifact?: string,
+  ): Promise<VolumeRef> {
+    const entry = await this.#begin('volume', stepId);
+    const labels = this.#labels(stepId, role);
+    if (artifact !== undefined) labels[ARTIFACT_LABEL] = artifact;
+    const reply = await this.#deps.volumes.call('createVolume', { handle: entry.handle, strategy, labels });
+    await this.#record(entry, 'created');
+    return reply.volume.volume;
+  }
+
+  async createContainer(stepId: string, role: string, spec: runtime.ContainerSpec): Promise<string> {
+    const entry = await this.#begin('container', stepId);
+    await this.#deps.runtime.call('createContainer', {
+      handle: entry.handle,
+      spec,
+      labels: this.#labels(stepId, role),
+    });
+    await this.#record(entry, 'created');
+    return entry.handle;
+  }
+
+  /**
+   * Destroy everything not kept: containers first (they use the volumes), then volumes newest
+   * first (a copy-on-write child before its parent). Never rejects: what cannot be destroyed
+   * stays recorded as `destroying` for GC, and is returned.
+   */
+  async releaseAll(keep: ((resource: KeepCandidate) => boolean) | undefined): Promise<TrackedResource[]> {
+    const leftovers: TrackedResource[] = [];
+    const order = [
+      ...this.#entries.filter((e) => e.kind === 'container').reverse(),
+      ...this.#entries.filter((e) => e.kind === 'volume').reverse(),
+    ];
+    for (const entry of order) {
+      if (entry.state === 'gone') continue;
+      if (
+        entry.state === 'created' &&
+        keep?.({ kind: entry.kind, handle: entry.handle, stepId: entry.stepId })
+      ) {
+        continue;
+      }
+      try {
+        await this.#record(entry, 'destroying');
+        if (entry.kind === 'container') {
+          await this.#deps.runtime.call('destroyContainer', { handle: entry.handle });
+        } else {
+          await this.#deps.volumes.call('destroyVolume', { handle: entry.handle });
+        }
+        await this.#record(entry, 'gone');
+      } catch {
+        leftovers.push({ kind: entry.kind, handle: entry.handle, state: entry.state });
+      }
+    }
+    return leftovers;
+  }
+
+  async #begin(kind: Entry['kind'], stepId: string): Promise<Entry> {
+    const entry: Entry = { kind, handle: this.#handle(kind), stepId, state: 'creating' };
+    await this.#track(entry);
+    // Listed only once recorded: release never destroys what the caller never heard of.
+    this.#entries.push(entry);
+    return entry;
+  }
+
+  async #record(entry: Entry, state: TrackedResource['state']): Promise<void> {
+    entry.state = state;
+    await this.#track(entry);
+  }
+
+  async #track(entry: Entry): Promise<void> {
+    try {
+      await this.#deps.track({ kind: entry.kind, handle: entry.handle, state: entry.state });
+    } catch (error) {
+      throw new ConveyorError(
+        'CC_E_EXEC_EVENT_FAILED',
+        `could not record ${entry.kind} ${entry.handle} as ${entry.state}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error, details: { handle: entry.handle, state: entry.state } },
+      );
+    }
+  }
+
+  /** `b<build>-c|v-<random>`: unique, and safe in paths and labels as the plugin API requires. */
+  #handle(kind: Entry['kind']): string {
+    return `b${this.#deps.build.id}-${kind === 'container' ? 'c' : 'v'}-${randomBytes(6).toString('hex')}`;
+  }
+
+  #labels(stepId: string, role: string): Labels {
+    return { ...conveyorLabels(this.#deps.build.id), [STEP_LABEL]: stepId, [ROLE_LABEL]: role };
+  }
+}

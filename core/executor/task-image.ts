@@ -1,0 +1,65 @@
+import type { runtime } from '@conveyor/plugin-api';
+import { ConveyorError } from '../errors/index.js';
+import type { TaskStep } from '../plan/build-plan.generated.js';
+import type { BuildContext } from './build-context.js';
+import { latestVersion, outputToLogs } from './resource-calls.js';
+import type { RunScope } from './run-scope.js';
+import type { TaskConfig } from './task-config.js';
+
+/**
+ * The image a task runs in. A runtime without isolation (the local runtime) runs tasks on the
+ * host and needs none; otherwise the step's `image:` artifact, or the config's image_resource
+ * fetched with a get into a volume of its own.
+ */
+export async function taskImage(
+  build: BuildContext,
+  step: TaskStep,
+  config: TaskConfig,
+  scope: RunScope,
+  signal: AbortSignal,
+): Promise<runtime.Image> {
+  const info = await build.runtimeInfo();
+  if (!info.capabilities.isolation) return { type: 'host' };
+  const what = `task ${JSON.stringify(step.name)}`;
+
+  if (step.image) {
+    const volume = scope.artifact(step.image);
+    if (!volume) {
+      throw new ConveyorError(
+        'CC_E_EXEC_ARTIFACT_NOT_FOUND',
+        `${what}: missing image artifact source: ${step.image}; make sure there's a corresponding get step, or a task that produces it as an output`,
+        { details: { artifact: step.image } },
+      );
+    }
+    return { type: 'volume', volume };
+  }
+
+  const image = config.imageResource;
+  if (!image) {
+    throw new ConveyorError(
+      'CC_E_EXEC_IMAGE_MISSING',
+      `${what} has no image: the runtime ${build.deps.runtime.id} runs tasks in containers, so give the task config an image_resource or the step an image artifact${config.rootfsUri ? ' (rootfs_uri is not supported)' : ''}`,
+    );
+  }
+  const client = build.deps.resourceType(image.type);
+  const version =
+    image.version ?? (await latestVersion(client, image.source, `the image of ${what}`, signal));
+  const volume = await build.ledger.createVolume(step.id, 'image', { type: 'empty' });
+  const output = outputToLogs(build.events, step.id);
+  try {
+    await client.call(
+      'get',
+      {
+        source: image.source,
+        version,
+        ...(image.params ? { params: image.params } : {}),
+        directory: volume,
+        build: build.deps.build,
+      },
+      { signal, onOutput: output.onOutput },
+    );
+  } finally {
+    output.end();
+  }
+  return { type: 'volume', volume };
+}

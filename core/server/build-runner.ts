@@ -1,0 +1,386 @@
+import type { BuildMetadata, VolumeRef } from '@conveyor/plugin-api';
+import type { JobModel, PipelineModel } from '../config/index.js';
+import { type CredentialManager, createInterpolator } from '../creds/index.js';
+import {
+  type BuildRow,
+  claimStartableBuild,
+  deleteContainerRecord,
+  deleteVolumeRecord,
+  finishBuild,
+  getJob,
+  getPipelineById,
+  heartbeatBuild,
+  listBuildInputs,
+  type Pool,
+  recordContainer,
+  recordVolume,
+  saveBuildOutput,
+  setContainerState,
+  setVolumeState,
+} from '../db/index.js';
+import { toError } from '../errors/index.js';
+import { appendEvents, type BuildEvent } from '../events/index.js';
+import {
+  ARTIFACT_LABEL,
+  type ExecutorDeps,
+  ROLE_LABEL,
+  runBuild,
+  type SetPipelineRequest,
+} from '../executor/index.js';
+import { BUILD_LABEL } from '../gc/index.js';
+import { type BuildPlan, compileJobPlan, type PlanStep, type PutStep } from '../plan/index.js';
+import type { PluginClient, PluginHost } from '../plugins/index.js';
+import type { ConfiguredPlugins } from './configured-plugins.js';
+
+export interface BuildRunnerOptions {
+  pool: Pool;
+  /** Names this process on the leases it takes: unique per process. */
+  owner: string;
+  plugins: PluginHost;
+  configured: ConfiguredPlugins;
+  externalUrl: string;
+  /** Saves a pipeline for a set_pipeline step (validation included). */
+  setPipeline?:
+    | ((request: SetPipelineRequest & { team: string }) => Promise<{ changed: boolean }>)
+    | undefined;
+  /** How long a claimed build's lease lasts without a heartbeat. Default 30 s. */
+  leaseMs?: number | undefined;
+  /** Time between heartbeats (which also notice abort requests). Default 2 s. */
+  heartbeatMs?: number | undefined;
+  /** Time between looks for startable builds when idle. Default 500 ms. */
+  pollMs?: number | undefined;
+  /** Builds run at once by this process. Default 16. */
+  concurrency?: number | undefined;
+  onError?: ((error: Error) => void) | undefined;
+}
+
+export interface BuildRunner {
+  /** Look for startable builds now (after a trigger) instead of at the next poll. */
+  wake(): void;
+  /**
+   * Stop claiming; builds still running are interrupted and finish errored with an error event
+   * saying why, so none is left `started`.
+   */
+  stop(): Promise<void>;
+}
+
+const kDefaults = { leaseMs: 30_000, heartbeatMs: 2_000, pollMs: 500, concurrency: 16 } as const;
+
+/** The worker name rows carry on this single-machine setup. */
+const LOCAL_WORKER = 'local';
+
+/**
+ * Claims startable builds (FOR UPDATE SKIP LOCKED, with a lease) and runs them with the executor:
+ * compiles a job build's plan from its pipeline and resolved inputs, resolves credentials per
+ * build, stores every event, records containers and volumes for GC, records put outputs, and
+ * finishes the build. Several processes may run one each against the same database.
+ */
+export function startBuildRunner(options: BuildRunnerOptions): BuildRunner {
+  const o: FilledOptions = { ...options, ...kDefaults, ...withoutUndefined(options) } as FilledOptions;
+  const running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+
+  const poll = async () => {
+    while (!stopping && running.size < o.concurrency) {
+      let build: BuildRow | null;
+      try {
+        build = await claimStartableBuild(o.pool, o.owner, o.leaseMs);
+      } catch (error) {
+        o.onError?.(toError(error));
+        return;
+      }
+      if (!build) return;
+      const controller = new AbortController();
+      const claimed = build;
+      const done = runClaimedBuild(o, claimed, controller)
+        .catch((error: unknown) => o.onError?.(toError(error)))
+        .finally(() => {
+          running.delete(claimed.id);
+          wake();
+        });
+      running.set(claimed.id, { controller, done });
+    }
+  };
+  const wake = () => {
+    if (stopping) return;
+    if (timer) clearTimeout(timer);
+    polling ??= poll().finally(() => {
+      polling = undefined;
+      if (!stopping) timer = setTimeout(wake, o.pollMs);
+    });
+  };
+  wake();
+
+  return {
+    wake,
+    async stop() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      await polling;
+      for (const { controller } of running.values()) controller.abort(new ShutdownError());
+      await Promise.all([...running.values()].map((r) => r.done));
+    },
+  };
+}
+
+class ShutdownError extends Error {
+  constructor() {
+    super('the server shut down while this build ran');
+    this.name = 'ShutdownError';
+  }
+}
+
+type FilledOptions = BuildRunnerOptions & {
+  leaseMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  concurrency: number;
+};
+
+async function runClaimedBuild(
+  o: FilledOptions,
+  build: BuildRow,
+  controller: AbortController,
+): Promise<void> {
+  const emit = (events: BuildEvent[]) => appendEvents(o.pool, build.id, events).then(() => undefined);
+  let leaseLost = false;
+  const heartbeat = setInterval(() => {
+    heartbeatBuild(o.pool, build.id, o.owner, o.leaseMs).then(
+      (beat) => {
+        if (beat === null) {
+          // Another process recovered the build: stop, and leave its status alone.
+          leaseLost = true;
+          controller.abort(new Error('the lease on this build was lost'));
+        } else if (beat.abortRequested) {
+          controller.abort(new Error('aborted by request'));
+        }
+      },
+      (error: unknown) => o.onError?.(toError(error)),
+    );
+  }, o.heartbeatMs);
+
+  let status: 'succeeded' | 'failed' | 'errored' | 'aborted';
+  try {
+    const prepared = await prepareBuild(o, build);
+    const result = await runBuild(prepared.plan, executorDeps(o, build, prepared, emit), {
+      signal: controller.signal,
+      ...(prepared.artifacts.size ? { artifacts: prepared.artifacts } : {}),
+      // A one-off build's outputs stay for `cc execute` to download; gc reaps them later.
+      keep: (candidate) =>
+        prepared.keepOutputs && candidate.kind === 'volume' && prepared.outputs.has(candidate.handle),
+      onArtifacts: (artifacts) => {
+        for (const name of prepared.outputNames) {
+          const volume = artifacts.get(name);
+          if (volume) prepared.outputs.add(volume.handle);
+        }
+      },
+    });
+    status = result;
+    if (result === 'aborted' && controller.signal.reason instanceof ShutdownError) {
+      await emit([{ event: 'error', data: { message: controller.signal.reason.message, time: unixNow() } }]);
+      status = 'errored';
+    }
+  } catch (error) {
+    await emit([
+      {
+        event: 'error',
+        data: { message: `the build could not run: ${toError(error).message}`, time: unixNow() },
+      },
+    ]).catch(() => undefined);
+    status = 'errored';
+  } finally {
+    clearInterval(heartbeat);
+  }
+  if (!leaseLost) await finishBuild(o.pool, build.id, status, { owner: o.owner });
+}
+
+interface PreparedBuild {
+  plan: BuildPlan;
+  team: string;
+  pipeline: PipelineModel | undefined;
+  /** Put steps by id, to record what they produce. */
+  puts: Map<string, PutStep>;
+  /** Pre-made artifacts (a one-off build's uploaded inputs). */
+  artifacts: Map<string, VolumeRef>;
+  keepOutputs: boolean;
+  outputNames: string[];
+  /** Filled when the plan has run: handles of the volumes to keep. */
+  outputs: Set<string>;
+}
+
+async function prepareBuild(o: FilledOptions, build: BuildRow): Promise<PreparedBuild> {
+  let plan: BuildPlan;
+  let pipeline: PipelineModel | undefined;
+  if (build.job_id !== null && build.pipeline_id !== null) {
+    const [job, pipelineRow, inputs] = await Promise.all([
+      getJob(o.pool, build.job_id),
+      getPipelineById(o.pool, build.pipeline_id),
+      listBuildInputs(o.pool, build.id),
+    ]);
+    if (!job || !pipelineRow) throw new Error(`the job or pipeline of build ${build.id} no longer exists`);
+    pipeline = pipelineRow.config as PipelineModel;
+    plan = compileJobPlan(job.config as JobModel, {
+      pipeline,
+      inputVersions: Object.fromEntries(inputs.map((input) => [input.name, input.version])),
+    });
+  } else if (build.plan) {
+    plan = build.plan as BuildPlan;
+  } else {
+    throw new Error(`build ${build.id} has no plan`);
+  }
+  const puts = new Map<string, PutStep>();
+  walk(plan.root, (step) => {
+    if (step.type === 'put') puts.set(step.id, step);
+  });
+
+  // A one-off build: its uploaded inputs are volumes labelled with the build, role and name.
+  const artifacts = new Map<string, VolumeRef>();
+  let outputNames: string[] = [];
+  const oneOff = build.job_id === null;
+  if (oneOff) {
+    const { volumes } = await o.configured.volumes.call('listVolumes', {
+      labels: { [BUILD_LABEL]: String(build.id), [ROLE_LABEL]: 'input' },
+    });
+    for (const info of volumes) {
+      const name = info.labels[ARTIFACT_LABEL];
+      if (name) artifacts.set(name, info.volume);
+    }
+    if (plan.root.type === 'task') {
+      const outputs = (plan.root.config as { outputs?: Array<{ name: string }> } | undefined)?.outputs ?? [];
+      outputNames = outputs.map((output) => output.name);
+    }
+  }
+  return {
+    plan,
+    team: build.team_name,
+    pipeline,
+    puts,
+    artifacts,
+    keepOutputs: oneOff,
+    outputNames,
+    outputs: new Set(),
+  };
+}
+
+function executorDeps(
+  o: FilledOptions,
+  build: BuildRow,
+  prepared: PreparedBuild,
+  emit: (events: BuildEvent[]) => Promise<void>,
+): ExecutorDeps {
+  const pipelineName = build.pipeline_name ?? undefined;
+  const managers: CredentialManager[] = [...o.configured.credentials];
+  for (const source of prepared.pipeline?.varSources ?? []) {
+    managers.push({ name: source.name, client: o.plugins.client('credentials', source.type, source.config) });
+  }
+  const interpolator = createInterpolator({ managers, team: prepared.team, pipeline: pipelineName });
+  const metadata: BuildMetadata = {
+    id: build.id,
+    name: build.name,
+    team: prepared.team,
+    url: `${o.externalUrl}/builds/${build.id}`,
+    ...(pipelineName ? { pipeline: pipelineName } : {}),
+    ...(build.job_name ? { job: build.job_name } : {}),
+  };
+  const resourceTypes = new Map<string, PluginClient<'resource-type'>>();
+  const pipelineTypes = new Map((prepared.plan.resourceTypes ?? []).map((t) => [t.name, t.type]));
+  const { runtimeName, volumeDriverName } = o.configured;
+
+  return {
+    build: metadata,
+    runtime: o.configured.runtime,
+    volumes: o.configured.volumes,
+    resourceType(type) {
+      let client = resourceTypes.get(type);
+      if (!client) {
+        // A pipeline resource type runs on the plugin it names (custom images come with the
+        // `concourse` resource type); anything else names a plugin.
+        client = o.plugins.client('resource-type', pipelineTypes.get(type) ?? type);
+        resourceTypes.set(type, client);
+      }
+      return client;
+    },
+    async emit(event) {
+      await emit([event]);
+      // What a put produced becomes a version of its resource and an output of this build.
+      if (event.event === 'finish-put' && event.data.succeeded && event.data.version) {
+        const put = prepared.puts.get(event.data.origin.id);
+        if (put && build.pipeline_id !== null) {
+          await saveBuildOutput(o.pool, build.id, {
+            name: put.name,
+            resource: put.resource,
+            version: event.data.version,
+            metadata: event.data.metadata?.map((m) => ({ name: m.name, value: m.value })),
+          });
+        }
+      }
+    },
+    interpolate: (value, scope) =>
+      interpolator.interpolate(value, { localVars: scope.localVars }) as Promise<typeof value>,
+    redact: (text) => interpolator.redact(text),
+    async track({ kind, handle, state }) {
+      if (kind === 'container') {
+        if (state === 'creating') {
+          await recordContainer(o.pool, {
+            handle,
+            runtime: runtimeName,
+            worker: LOCAL_WORKER,
+            buildId: build.id,
+          });
+        } else if (state === 'gone') {
+          await deleteContainerRecord(o.pool, handle);
+        } else {
+          await setContainerState(o.pool, handle, state);
+        }
+      } else if (state === 'creating') {
+        await recordVolume(o.pool, {
+          handle,
+          driver: volumeDriverName,
+          worker: LOCAL_WORKER,
+          buildId: build.id,
+        });
+      } else if (state === 'gone') {
+        await deleteVolumeRecord(o.pool, handle);
+      } else {
+        await setVolumeState(o.pool, handle, state);
+      }
+    },
+    ...(o.setPipeline
+      ? {
+          setPipeline: (request: SetPipelineRequest) =>
+            o.setPipeline!({ ...request, team: request.team ?? prepared.team }),
+        }
+      : {}),
+  };
+}
+
+function walk(step: PlanStep, visit: (step: PlanStep) => void): void {
+  visit(step);
+  switch (step.type) {
+    case 'in_parallel':
+    case 'do':
+      for (const child of step.steps) walk(child, visit);
+      break;
+    case 'try':
+    case 'across':
+    case 'timeout':
+    case 'retry':
+      walk(step.step, visit);
+      break;
+    case 'hook':
+      walk(step.step, visit);
+      walk(step.next, visit);
+      break;
+    default:
+  }
+}
+
+function unixNow(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
