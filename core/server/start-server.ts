@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { PLUGIN_API_VERSION } from '@conveyor/plugin-api';
 import { buildApi } from '../api/index.js';
 import { startChecker } from '../checker/index.js';
@@ -18,10 +16,17 @@ import { PluginHost } from '../plugins/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import { startBuildRunner } from './build-runner.js';
 import { configuredPlugins } from './configured-plugins.js';
+import { leaseOwnerName, recoverBuildsOfDeadLocalOwners } from './lease-owner.js';
 import { prettyLogStream } from './pretty-log.js';
 import { checkResourceWithPlugins } from './resource-checks.js';
 import { createApiServices } from './services/index.js';
 import { coreVersion } from './version.js';
+
+/**
+ * Time between checker and scheduler passes: short, so a new version starts a build within a
+ * couple of seconds of its check; each pass is a few indexed queries.
+ */
+const kLoopIntervalMs = 2_000;
 
 export interface StartServerOptions {
   /** conveyor.yaml; else CONVEYOR_CONFIG; else defaults only. */
@@ -36,7 +41,7 @@ export interface StartServerOptions {
   log?: ((line: string) => void) | undefined;
   /** Where the API's structured (JSON) log goes; stderr unless told, so stdout stays for people. */
   logStream?: { write(line: string): void } | undefined;
-  /** Time between passes of the checker and scheduler loops (tests shorten it). Default 10 s. */
+  /** Time between passes of the checker and scheduler loops. Default 2 s. */
   loopIntervalMs?: number | undefined;
   /** Environment to read CONVEYOR_* from; process.env unless told. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
@@ -107,9 +112,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
 
     const adminToken = await ensureAdminToken(db.pool);
-    // Several processes may share the database: each names itself on the leases it takes.
-    const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const owner = leaseOwnerName();
     const onError = (error: Error) => log(`error: ${error.message}`);
+    const recovered = await recoverBuildsOfDeadLocalOwners(db.pool);
+    if (recovered > 0) log(`marked ${recovered} build(s) errored: the server running them had stopped`);
     // The URL is known once the API listens (port 0 picks one); services read it lazily.
     const external = { url: config.external_url ?? '' };
 
@@ -117,11 +123,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       pool: db.pool,
       owner,
       checkResource: checkResourceWithPlugins(db.pool, plugins, configured),
-      intervalMs: options.loopIntervalMs,
+      intervalMs: options.loopIntervalMs ?? kLoopIntervalMs,
       onError,
     });
     cleanups.push(() => checker.stop());
-    const scheduler = startScheduler({ pool: db.pool, owner, intervalMs: options.loopIntervalMs, onError });
+    const scheduler = startScheduler({
+      pool: db.pool,
+      owner,
+      intervalMs: options.loopIntervalMs ?? kLoopIntervalMs,
+      onError,
+    });
     cleanups.push(() => scheduler.stop());
     const gc = startGc({
       pool: db.pool,

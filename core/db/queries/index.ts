@@ -49,6 +49,7 @@ export {
   recordContainer,
   setContainerState,
 } from './containers.js';
+export { expireBuildLeases, listBuildLeaseOwners } from './expire-leases.js';
 export {
   knownContainerHandles,
   knownVolumeHandles,

@@ -1,0 +1,25 @@
+/**
+ * The API's services (core/api/services.ts) over the database, the scheduler, the checker, the
+ * pipeline validator and the volume driver: what start-server hands to buildApi.
+ */
+import type { ApiDeps } from '../../api/index.js';
+import { createBuildService } from './build-service.js';
+import type { ApiServicesDeps } from './deps.js';
+import { createJobService } from './job-service.js';
+import { createOneOffBuildService } from './one-off-build-service.js';
+import { createPipelineService } from './pipeline-service.js';
+import { createResourceService } from './resource-service.js';
+
+export type { ApiServicesDeps } from './deps.js';
+
+export type ApiServices = Pick<ApiDeps, 'pipelines' | 'jobs' | 'builds' | 'oneOffBuilds' | 'resources'>;
+
+export function createApiServices(deps: ApiServicesDeps): ApiServices {
+  return {
+    pipelines: createPipelineService(deps),
+    jobs: createJobService(deps),
+    builds: createBuildService(deps),
+    oneOffBuilds: createOneOffBuildService(deps),
+    resources: createResourceService(deps),
+  };
+}
