@@ -45,7 +45,8 @@ export default async function run() {
   const ourTimes = [];
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? [raw, ours] : [ours, raw];
-    for (const side of order) (side === raw ? rawTimes : ourTimes).push(...(await sample(PER_ROUND, side.call)));
+    for (const side of order)
+      (side === raw ? rawTimes : ourTimes).push(...(await sample(PER_ROUND, side.call)));
   }
   await raw.close();
   await ours.close();
@@ -56,7 +57,12 @@ export default async function run() {
     columns: ['what', 'median', 'p99', 'median vs raw'],
     rows: [
       ['raw worker_threads MessagePort echo', fmt(base.median), fmt(base.p99), '1.00×'],
-      ['PluginHost call (validate, piscina, worker, validate)', fmt(host.median), fmt(host.p99), ratio(host.median, base.median)],
+      [
+        'PluginHost call (validate, piscina, worker, validate)',
+        fmt(host.median),
+        fmt(host.p99),
+        ratio(host.median, base.median),
+      ],
     ],
     ratio: host.median / base.median,
     target: 1.5,

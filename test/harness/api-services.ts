@@ -129,8 +129,19 @@ const pipelineKey = (ref: PipelineRef) => `${ref.team}/${ref.pipeline}`;
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+export interface InMemoryApiServicesOptions {
+  /** Pipelines start paused when first set, as in Concourse and the real server; unpaused unless told. */
+  newPipelinesPaused?: boolean;
+}
+
 export class InMemoryApiServices {
   readonly services: ApiServices;
+  /**
+   * The "task" of one-off builds: called once a one-off build has started, to do what the
+   * executor would (read `uploadedInput`, `produceOutput`, `appendEvent`, `finishBuild`). Unset,
+   * a started one-off build stays started until the test finishes it.
+   */
+  oneOffTask: ((id: number) => void | Promise<void>) | undefined;
   /** Every `setConfig` input, in order, to see what the route passed. */
   readonly setConfigCalls: SetPipelineConfigInput[] = [];
   /** Every check request's `from`, in order. */
@@ -142,8 +153,10 @@ export class InMemoryApiServices {
   readonly #uploadStates = new Map<string, 'reading' | 'stored' | 'failed'>();
   #openSubscriptions = 0;
   #nextId = { pipeline: 1, job: 1, build: 1, version: 1 };
+  readonly #newPipelinesPaused: boolean;
 
-  constructor() {
+  constructor(options: InMemoryApiServicesOptions = {}) {
+    this.#newPipelinesPaused = options.newPipelinesPaused ?? false;
     this.services = {
       pipelines: {
         list: async (team) => this.#listPipelines(team),
@@ -260,6 +273,9 @@ export class InMemoryApiServices {
           const missing = oneOff.inputs.filter((input) => !oneOff.uploaded.has(input));
           if (missing.length > 0) throw buildInputsMissing(id, missing);
           this.startBuild(id);
+          const task = this.oneOffTask;
+          // After the reply, as an executor runs the build apart from the request that started it.
+          if (task !== undefined) setImmediate(() => void task(id));
           return state.build;
         },
         downloadOutput: async (id, name) => {
@@ -467,7 +483,7 @@ export class InMemoryApiServices {
       id: this.#nextId.pipeline++,
       team: ref.team,
       name: ref.pipeline,
-      paused: false,
+      paused: this.#newPipelinesPaused,
       config: '',
       version: 0,
       lastUpdated: 0,

@@ -15,7 +15,20 @@ const MARK_CONTAINERS = `
       OR (c.build_id IS NULL AND c.labels ? $2)
     )`;
 
-const MARK_VOLUMES = MARK_CONTAINERS.replaceAll('containers c', 'volumes c');
+/**
+ * Volumes likewise, except that a one-off build's volumes (`cc execute`: its outputs wait to be
+ * downloaded) stay for ONE_OFF_RETENTION after the build ends.
+ */
+const ONE_OFF_RETENTION = "interval '10 minutes'";
+const MARK_VOLUMES = `
+  UPDATE volumes c SET state = 'destroying', updated_at = now()
+  WHERE c.state <> 'destroying' AND ($1::text IS NULL OR c.worker = $1)
+    AND (
+      EXISTS (SELECT 1 FROM builds b
+              WHERE b.id = c.build_id AND b.status IN ('succeeded', 'failed', 'errored', 'aborted')
+                AND NOT (b.job_id IS NULL AND b.end_time > now() - ${ONE_OFF_RETENTION}))
+      OR (c.build_id IS NULL AND c.labels ? $2)
+    )`;
 
 /** Moves what no build needs any more to 'destroying'; resolves how many rows moved. */
 export async function markGarbage(

@@ -217,7 +217,11 @@ describe('plugins that run several calls per worker', () => {
     const [timedOut, cancelledByCaller, sibling] = await Promise.all([
       failure(plugin.call('lookup', { team: 'main', path: 'until-cancelled' }, { timeoutMs: 200 })),
       failure(
-        plugin.call('lookup', { team: 'main', path: 'until-cancelled' }, { signal: AbortSignal.timeout(100) }),
+        plugin.call(
+          'lookup',
+          { team: 'main', path: 'until-cancelled' },
+          { signal: AbortSignal.timeout(100) },
+        ),
       ),
       plugin.call('lookup', { team: 'main', path: 'beside' }),
     ]);
@@ -226,9 +230,11 @@ describe('plugins that run several calls per worker', () => {
     expect(cancelledByCaller.code).toBe('CC_E_PLUGIN_ABORTED');
     expect(sibling).toEqual({ found: true, value: 'ok:beside' });
     // The plugin saw both cancellations, in the same worker that goes on answering.
-    await expect.poll(() => plugin.call('lookup', { team: 'main', path: 'cancelled' })).toEqual({
-      found: true,
-      value: '2',
-    });
+    await expect
+      .poll(() => plugin.call('lookup', { team: 'main', path: 'cancelled' }))
+      .toEqual({
+        found: true,
+        value: '2',
+      });
   });
 });

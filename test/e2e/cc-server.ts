@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const runJs = fileURLToPath(new URL('../../cli/bin/run.js', import.meta.url));
+
+/** A `cc up` process, as a user starts it, with its URL and admin token once it is ready. */
+export interface CcServer {
+  child: ChildProcess;
+  url: string;
+  /** Only on the first start of a data dir. */
+  token: string | undefined;
+  output(): string;
+  exited: Promise<number | null>;
+  /** SIGTERM and wait. */
+  stop(): Promise<number | null>;
+}
+
+export async function startCcServer(args: string[], env: Record<string, string>): Promise<CcServer> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVEYOR_')));
+  const child = spawn(process.execPath, [runJs, 'up', '--port', '0', '--host', '127.0.0.1', ...args], {
+    env: { ...base, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const output = () => `${stdout}\n--- stderr ---\n${stderr.slice(-5000)}`;
+  await new Promise<void>((resolve, reject) => {
+    const check = setInterval(() => {
+      if (stdout.includes('press Ctrl-C')) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(check);
+      reject(new Error(`cc up exited with ${code} before it was ready:\n${output()}`));
+    });
+  });
+  const url = /Conveyor is running at (\S+)/.exec(stdout)?.[1];
+  if (!url) throw new Error(`cc up printed no URL:\n${output()}`);
+  const token = /admin token \([^)]*\): (\S+)/.exec(stdout)?.[1];
+  return {
+    child,
+    url,
+    token,
+    output,
+    exited,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Calls the API with the admin token; rejects on a non-2xx answer, with its body. */
+export function apiClient(url: string, token: string) {
+  return async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${url}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Whether a process runs (a zombie, which only waits for its parent to reap it, does not). */
+export function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
