@@ -2,7 +2,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { ApiClient } from '../client/index.js';
 import { CliError } from '../errors/index.js';
+import { runExample } from '../example/index.js';
 import { readTargets, targetNamePattern, writeTargets } from '../targets/index.js';
 
 /** The plugins every `cc up` server loads: the quick-start set, shipped with the CLI. */
@@ -11,6 +13,8 @@ const builtinPluginPackages = [
   '@conveyor/plugin-volume-naive',
   '@conveyor/plugin-credentials-env',
   '@conveyor/plugin-resource-mock',
+  '@conveyor/plugin-resource-time',
+  '@conveyor/plugin-resource-git',
 ];
 
 export default class Up extends BaseCommand<typeof Up> {
@@ -32,6 +36,10 @@ On the first start of a data directory the server creates an admin token; cc up 
       description: 'Start with a configuration file.',
       command: '<%= config.bin %> <%= command.id %> -c conveyor.yaml',
     },
+    {
+      description: 'Start, then set and run the example pipeline "hello" and show its log.',
+      command: '<%= config.bin %> <%= command.id %> --example',
+    },
   ];
   static override flags = {
     'data-dir': Flags.string({
@@ -45,6 +53,11 @@ On the first start of a data directory the server creates an admin token; cc up 
       char: 't',
       summary: 'Name of the target to save the local server as.',
       default: 'local',
+    }),
+    example: Flags.boolean({
+      summary: 'Once the server runs, set the example pipeline "hello", trigger it and stream its log.',
+      description:
+        'Sets examples/hello.yml (shipped with the CLI) as pipeline hello without asking, unpauses it, triggers hello/say-hello and streams its log like cc watch; then the server keeps running.',
     }),
   };
 
@@ -86,11 +99,48 @@ On the first start of a data directory the server creates an admin token; cc up 
       );
     }
     this.log(`saved target "${name}" in ${this.targetsFile}; try \`cc plugin list\``);
+
+    // Listening from here on: a Ctrl-C during the example stops it and the server alike.
+    const signalled = nextSignal();
+    if (this.flags.example) await this.runExample(name, server.url, saved.token, signalled);
     this.log('press Ctrl-C to stop (twice to force)');
 
-    const signal = await nextSignal();
+    const signal = await signalled;
     this.log(`${signal}: shutting down`);
     // finally() closes the server (see defer above).
+  }
+
+  /**
+   * `--example`: runs the example against the server just started. A failure is reported, not
+   * fatal: the server is what `cc up` is for, and it keeps serving.
+   */
+  private async runExample(
+    name: string,
+    url: string,
+    token: string | undefined,
+    signalled: Promise<NodeJS.Signals>,
+  ): Promise<void> {
+    if (token === undefined) {
+      this.logToStderr(`warning: no token for target "${name}", so the example is not run`);
+      return;
+    }
+    const stop = new AbortController();
+    void signalled.then(() => stop.abort());
+    try {
+      await runExample({
+        client: new ApiClient({ name, url, token }),
+        out: (line) => this.log(line),
+        write: (text) => this.write(text),
+        err: (line) => this.logToStderr(line),
+        style: this.style,
+        signal: stop.signal,
+      });
+    } catch (error) {
+      if (stop.signal.aborted) return;
+      const code = error instanceof CliError ? ` (${error.code})` : '';
+      const message = error instanceof Error ? error.message : String(error);
+      this.logToStderr(`warning: the example did not run to the end${code}: ${message}`);
+    }
   }
 
   /** Saves the server as a target: a new admin token replaces the saved one, else it is kept. */
