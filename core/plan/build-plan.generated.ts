@@ -19,6 +19,22 @@ export type PlanStep =
   | TimeoutStep
   | RetryStep
   | HookStep;
+/**
+ * The template run once per combination; its ids get a `/<index>` suffix per combination.
+ */
+export type PlanStep1 =
+  | GetStep
+  | PutStep
+  | TaskStep
+  | SetPipelineStep
+  | LoadVarStep
+  | InParallelStep
+  | DoStep
+  | TryStep
+  | AcrossStep
+  | TimeoutStep
+  | RetryStep
+  | HookStep;
 
 /**
  * A build's compiled plan: a tree of steps whose ids are unique within the build and name each step's events. Stored in builds.plan when a build is created; the executor walks it. Inputs are already resolved to exact versions; `((vars))` are not yet interpolated (that happens at run time, so a secret never rests in the plan).
@@ -203,22 +219,7 @@ export interface AcrossStep {
     values: unknown[] | string;
     maxInFlight?: number | 'all';
   }[];
-  /**
-   * The template run once per combination; its ids get a `/<index>` suffix per combination.
-   */
-  step:
-    | GetStep
-    | PutStep
-    | TaskStep
-    | SetPipelineStep
-    | LoadVarStep
-    | InParallelStep
-    | DoStep
-    | TryStep
-    | AcrossStep
-    | TimeoutStep
-    | RetryStep
-    | HookStep;
+  step: PlanStep1;
   failFast?: boolean;
 }
 /**

@@ -10,6 +10,8 @@ import {
   getJob,
   getPipelineById,
   heartbeatBuild,
+  KEEP_UNTIL_LABEL,
+  labelVolumeRecord,
   listBuildInputs,
   type Pool,
   recordContainer,
@@ -65,6 +67,9 @@ export interface BuildRunner {
 }
 
 const kDefaults = { leaseMs: 30_000, heartbeatMs: 2_000, pollMs: 500, concurrency: 16 } as const;
+
+/** How long a one-off build's outputs wait to be downloaded. */
+const kOutputRetentionMs = 10 * 60_000;
 
 /** The worker name rows carry on this single-machine setup. */
 const LOCAL_WORKER = 'local';
@@ -178,6 +183,11 @@ async function runClaimedBuild(
       },
     });
     status = result;
+    // A one-off build's outputs stay for `cc execute` to download, then gc takes them.
+    const keepUntil = new Date(Date.now() + kOutputRetentionMs).toISOString();
+    for (const handle of prepared.outputs) {
+      await labelVolumeRecord(o.pool, handle, { [KEEP_UNTIL_LABEL]: keepUntil });
+    }
     if (result === 'aborted' && controller.signal.reason instanceof ShutdownError) {
       await emit([{ event: 'error', data: { message: controller.signal.reason.message, time: unixNow() } }]);
       status = 'errored';

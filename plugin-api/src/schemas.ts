@@ -30,7 +30,9 @@ export type Validator<T> = ((value: unknown) => value is T) & { problems(): Sche
 
 /** Create an Ajv instance configured as the whole project uses it. */
 export function createAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  // discriminator: a tagged oneOf checks only the branch its tag names, not every branch (which
+  // is exponential in the depth of recursive unions such as build plans).
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, discriminator: true });
   addFormats(ajv);
   // Annotations of ours: x-methods lists a kind's methods, tsType steers the type generator.
   ajv.addKeyword('x-methods');

@@ -16,19 +16,19 @@ const MARK_CONTAINERS = `
     )`;
 
 /**
- * Volumes likewise, except that a one-off build's volumes (`cc execute`: its outputs wait to be
- * downloaded) stay for ONE_OFF_RETENTION after the build ends.
+ * Volumes likewise, except those labelled KEEP_UNTIL_LABEL with a time still to come: a one-off
+ * build's outputs wait there for `cc execute` to download them.
  */
-const ONE_OFF_RETENTION = "interval '10 minutes'";
+export const KEEP_UNTIL_LABEL = 'conveyor.dev/keep-until';
 const MARK_VOLUMES = `
   UPDATE volumes c SET state = 'destroying', updated_at = now()
   WHERE c.state <> 'destroying' AND ($1::text IS NULL OR c.worker = $1)
     AND (
       EXISTS (SELECT 1 FROM builds b
-              WHERE b.id = c.build_id AND b.status IN ('succeeded', 'failed', 'errored', 'aborted')
-                AND NOT (b.job_id IS NULL AND b.end_time > now() - ${ONE_OFF_RETENTION}))
+              WHERE b.id = c.build_id AND b.status IN ('succeeded', 'failed', 'errored', 'aborted'))
       OR (c.build_id IS NULL AND c.labels ? $2)
-    )`;
+    )
+    AND NOT (c.labels ? '${KEEP_UNTIL_LABEL}' AND (c.labels ->> '${KEEP_UNTIL_LABEL}')::timestamptz > now())`;
 
 /** Moves what no build needs any more to 'destroying'; resolves how many rows moved. */
 export async function markGarbage(

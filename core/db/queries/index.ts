@@ -51,6 +51,7 @@ export {
 } from './containers.js';
 export { expireBuildLeases, listBuildLeaseOwners } from './expire-leases.js';
 export {
+  KEEP_UNTIL_LABEL,
   knownContainerHandles,
   knownVolumeHandles,
   listDestroyableVolumes,
@@ -132,6 +133,7 @@ export {
 export { withTransaction } from './transaction.js';
 export {
   deleteVolumeRecord,
+  labelVolumeRecord,
   listVolumeRecords,
   recordVolume,
   setVolumeState,

@@ -80,3 +80,17 @@ export async function deleteVolumeRecord(db: Queryable, handle: string): Promise
   });
   return (rowCount ?? 0) > 0;
 }
+
+/** Adds labels to a volume's row (merged over those it has); resolves whether the row exists. */
+export async function labelVolumeRecord(
+  db: Queryable,
+  handle: string,
+  labels: Record<string, string>,
+): Promise<boolean> {
+  const { rowCount } = await db.query({
+    name: 'conveyor_label_volume',
+    text: `UPDATE volumes SET labels = labels || $2::jsonb, updated_at = now() WHERE handle = $1`,
+    values: [handle, JSON.stringify(labels)],
+  });
+  return (rowCount ?? 0) > 0;
+}

@@ -3,6 +3,10 @@
 // Edit the schema and run `npm run gen`.
 
 /**
+ * Where a volume's bytes are. A volume is not always a host path: a PVC is not, nor is a volume on another worker.
+ */
+export type VolumeLocation = HostPathLocation | PvcLocation | WorkerLocation;
+/**
  * Name/value pairs a resource reports about a version.
  */
 export type Metadata = {
@@ -72,10 +76,7 @@ export interface VolumeRef {
    */
   handle: string;
   driver: string;
-  /**
-   * Where a volume's bytes are. A volume is not always a host path: a PVC is not, nor is a volume on another worker.
-   */
-  location: HostPathLocation | PvcLocation | WorkerLocation;
+  location: VolumeLocation;
 }
 export interface HostPathLocation {
   type: 'host-path';
@@ -134,10 +135,7 @@ export interface VolumeRef1 {
    */
   handle: string;
   driver: string;
-  /**
-   * Where a volume's bytes are. A volume is not always a host path: a PVC is not, nor is a volume on another worker.
-   */
-  location: HostPathLocation | PvcLocation | WorkerLocation;
+  location: VolumeLocation;
 }
 /**
  * This interface was referenced by `ResourceType`'s JSON-Schema

@@ -8,6 +8,10 @@
  */
 export type Image = HostImage | VolumeImage | OciImage;
 /**
+ * Where a volume's bytes are. A volume is not always a host path: a PVC is not, nor is a volume on another worker.
+ */
+export type VolumeLocation = HostPathLocation | PvcLocation | WorkerLocation;
+/**
  * This interface was referenced by `Runtime`'s JSON-Schema
  * via the `definition` "ContainerState".
  */
@@ -74,10 +78,7 @@ export interface VolumeRef {
    */
   handle: string;
   driver: string;
-  /**
-   * Where a volume's bytes are. A volume is not always a host path: a PVC is not, nor is a volume on another worker.
-   */
-  location: HostPathLocation | PvcLocation | WorkerLocation;
+  location: VolumeLocation;
 }
 export interface HostPathLocation {
   type: 'host-path';

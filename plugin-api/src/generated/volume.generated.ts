@@ -7,6 +7,10 @@
  * via the `definition` "VolumeStrategy".
  */
 export type VolumeStrategy = EmptyStrategy | ChildStrategy;
+/**
+ * Where a volume's bytes are. A volume is not always a host path: a PVC is not, nor is a volume on another worker.
+ */
+export type VolumeLocation = HostPathLocation | PvcLocation | WorkerLocation;
 
 /**
  * Volume plugins give steps their input and output directories and hand outputs to the next step, as copy-on-write children where the driver can.
@@ -66,10 +70,7 @@ export interface VolumeRef {
    */
   handle: string;
   driver: string;
-  /**
-   * Where a volume's bytes are. A volume is not always a host path: a PVC is not, nor is a volume on another worker.
-   */
-  location: HostPathLocation | PvcLocation | WorkerLocation;
+  location: VolumeLocation;
 }
 export interface HostPathLocation {
   type: 'host-path';
