@@ -19,7 +19,7 @@ import { configuredPlugins } from './configured-plugins.js';
 import { leaseOwnerName, recoverBuildsOfDeadLocalOwners } from './lease-owner.js';
 import { prettyLogStream } from './pretty-log.js';
 import { checkResourceWithPlugins } from './resource-checks.js';
-import { createApiServices } from './services/index.js';
+import { type ApiServices, createApiServices } from './services/index.js';
 import { coreVersion } from './version.js';
 
 /**
@@ -127,9 +127,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       onError,
     });
     cleanups.push(() => checker.stop());
+    // The build runner polls; these wake it the moment a build is made, so a build starts at once.
+    let wakeRunner = () => {};
     const scheduler = startScheduler({
       pool: db.pool,
       owner,
+      onScheduled: (_jobId, result) => {
+        if (result.outcome === 'created') wakeRunner();
+      },
       intervalMs: options.loopIntervalMs ?? kLoopIntervalMs,
       onError,
     });
@@ -143,16 +148,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     cleanups.push(() => gc.stop());
     cleanups.push(async () => closeBuildEventSubscriptions());
 
-    const services = createApiServices({
-      pool: db.pool,
-      databaseUrl: db.url,
-      plugins,
-      checker,
-      volumes: configured.volumes,
-      get externalUrl() {
-        return external.url;
-      },
-    });
+    const services = wakingOnNewBuilds(
+      createApiServices({
+        pool: db.pool,
+        databaseUrl: db.url,
+        plugins,
+        checker,
+        volumes: configured.volumes,
+        get externalUrl() {
+          return external.url;
+        },
+      }),
+      () => wakeRunner(),
+    );
     const api = await buildApi(
       {
         verifyToken: (token) => verifyToken(db.pool, token),
@@ -191,6 +199,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     // Stopped first (cleanups run in reverse): running builds end errored, none stays started.
     cleanups.push(() => runner.stop());
+    wakeRunner = runner.wake;
 
     return {
       url,
@@ -204,4 +213,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await stopAll();
     throw error;
   }
+}
+
+/** The API's services, with a wake-up for the build runner after each call that makes a build. */
+function wakingOnNewBuilds(services: ApiServices, wake: () => void): ApiServices {
+  const after =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const result = await call(...args);
+      wake();
+      return result;
+    };
+  const { jobs, oneOffBuilds } = services;
+  return {
+    ...services,
+    jobs: { ...jobs, trigger: after(jobs.trigger.bind(jobs)), rerun: after(jobs.rerun.bind(jobs)) },
+    oneOffBuilds: { ...oneOffBuilds, start: after(oneOffBuilds.start.bind(oneOffBuilds)) },
+  };
 }
