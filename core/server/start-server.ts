@@ -52,6 +52,8 @@ export interface RunningServer {
   /** The admin token in plain text: only on the first start of a data dir, never again. */
   adminToken: string | null;
   dataDir: string;
+  /** The database's connection URL (it may carry a password: never log it). */
+  databaseUrl: string;
   config: ResolvedConfig;
   plugins: PluginHost;
   close(): Promise<void>;
@@ -205,6 +207,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       url,
       adminToken,
       dataDir: config.data_dir,
+      databaseUrl: db.url,
       config,
       plugins,
       close: stopAll,

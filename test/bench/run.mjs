@@ -24,9 +24,9 @@ for (const file of files) {
   console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   for (const row of result.rows) console.log(line(row));
   if (result.target !== undefined) {
-    const ok = result.ratio <= result.target;
-    console.log(
-      `\nratio ${result.ratio.toFixed(2)}× (target ≤ ${result.target}×): ${ok ? 'met' : 'NOT met'}`,
-    );
+    // Most ratios are costs (lower is better); throughputs say higherIsBetter.
+    const ok = result.higherIsBetter ? result.ratio >= result.target : result.ratio <= result.target;
+    const bound = result.higherIsBetter ? '≥' : '≤';
+    console.log(`\nratio ${result.ratio.toFixed(3)}× (target ${bound} ${result.target}×): ${ok ? 'met' : 'NOT met'}`);
   }
 }
