@@ -1,7 +1,9 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { ApiClient } from './client/index.js';
 import { CliError, toCliError } from './errors/index.js';
+import { type Style, styleFor } from './output/index.js';
 import { type ResolvedTarget, resolveTarget, type TargetFlags, targetsPath } from './targets/index.js';
+import { type WatchOutcome, watchBuild } from './watch/index.js';
 
 /** A command's parsed flags; a command's own flag replaces a base flag of the same name. */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -39,6 +41,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     });
     this.flags = flags as CommandFlags<T>;
     this.args = args as CommandArgs<T>;
+  }
+
+  /** ANSI styles for stdout: on for a terminal, off when piped or with NO_COLOR. */
+  protected get style(): Style {
+    return styleFor(process.stdout);
+  }
+
+  /** Writes to stdout as it is, without the newline `log` adds: for streamed build logs. */
+  protected write(text: string): void {
+    process.stdout.write(text);
   }
 
   /** Runs `cleanup` in `finally`, after run succeeded or failed; later registrations run first. */
@@ -117,5 +129,24 @@ export abstract class TargetCommand<T extends typeof Command> extends BaseComman
 
   protected async client(): Promise<ApiClient> {
     return new ApiClient(await this.target());
+  }
+
+  /**
+   * Streams a build's log to stdout until it finishes (see watchBuild), then ends the command
+   * with fly's exit code for its status: 0 succeeded, 1 failed, 2 errored, 3 aborted.
+   */
+  protected async watchAndExit(
+    client: ApiClient,
+    buildId: number,
+    signal?: AbortSignal,
+  ): Promise<WatchOutcome> {
+    const outcome = await watchBuild(client, buildId, {
+      write: (text) => this.write(text),
+      warn: (text) => process.stderr.write(text),
+      style: this.style,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (outcome.exitCode !== undefined && outcome.exitCode !== 0) this.exit(outcome.exitCode);
+    return outcome;
   }
 }

@@ -16,6 +16,43 @@ describe('cc help', () => {
     }
   });
 
+  it('lists the pipeline commands, with fly’s names, and hides fly’s short aliases', async () => {
+    const { stdout } = await cc(['--help']);
+    for (const command of [
+      'set-pipeline',
+      'validate-pipeline',
+      'format-pipeline',
+      'pipelines',
+      'pause-pipeline',
+      'unpause-pipeline',
+      'destroy-pipeline',
+      'jobs',
+      'trigger-job',
+      'watch',
+      'builds',
+      'abort-build',
+      'rerun-build',
+      'resources',
+      'resource-versions',
+      'check-resource',
+      'pin-resource',
+      'unpin-resource',
+      'execute',
+    ]) {
+      expect(stdout).toMatch(new RegExp(`^  ${command}\\s`, 'm'));
+    }
+    expect(stdout).not.toMatch(/^ {2}sp\s/m);
+    const alias = await cc(['sp', '--help']);
+    expect(alias.stdout).toContain('Create or update a pipeline from its config file.');
+  });
+
+  it('documents watch’s exit codes and the P/J form of its job flag', async () => {
+    const { code, stdout } = await cc(['watch', '--help']);
+    expect(code).toBe(0);
+    expect(stdout.replace(/\s+/g, ' ')).toContain('0 succeeded, 1 failed, 2 errored, 3 aborted');
+    expect(stdout).toContain('-j, --job=<PIPELINE/JOB>');
+  });
+
   it('documents plugin list: its flags, globals, and examples', async () => {
     const { code, stdout } = await cc(['plugin', 'list', '--help']);
     expect(code).toBe(0);

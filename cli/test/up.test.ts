@@ -83,10 +83,17 @@ describe('cc up', () => {
     // 2. The saved target works, and the server lists the built-in plugins.
     const list = await cc(['plugin', 'list', '--json'], env);
     expect(list.code, list.stderr).toBe(0);
-    const kinds = (JSON.parse(list.stdout) as Array<{ kind: string; source: string }>)
-      .map((p) => p.kind)
+    const listed = (JSON.parse(list.stdout) as Array<{ name: string; kind: string; source: string }>)
+      .map((p) => `${p.kind}/${p.name}`)
       .sort();
-    expect(kinds).toEqual(['credentials', 'resource-type', 'runtime', 'volume']);
+    expect(listed).toEqual([
+      'credentials/env',
+      'resource-type/git',
+      'resource-type/mock',
+      'resource-type/time',
+      'runtime/local',
+      'volume/naive',
+    ]);
 
     // 3. SIGINT closes the server cleanly.
     first.child.kill('SIGINT');
@@ -134,8 +141,42 @@ describe('cc up after a crash', () => {
     expect(second.output()).not.toContain('admin token');
     const list = await cc(['plugin', 'list', '--json', '--token', token ?? ''], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout)).toHaveLength(4);
+    expect(JSON.parse(list.stdout)).toHaveLength(6);
     second.child.kill('SIGTERM');
     expect(await second.exited, second.output()).toBe(0);
+  }, 180_000);
+});
+
+describe('cc up --example', () => {
+  it('sets, unpauses and runs the example pipeline, streams its log, then keeps serving', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'cc-up-example-'));
+    cleanups.push(() => rm(home, { recursive: true, force: true }));
+    await chmod(home, 0o755);
+    const env = { CONVEYOR_HOME: home };
+    const up = startUp(
+      ['--example', '--data-dir', join(home, 'data'), '--host', '127.0.0.1', '--port', '0'],
+      env,
+    );
+    cleanups.push(async () => {
+      if (up.child.exitCode === null) up.child.kill('SIGKILL');
+    });
+    await up.waitFor(/see it again with: cc watch -j hello\/say-hello\n/);
+    await up.waitFor(/press Ctrl-C/);
+    const output = up.output();
+    expect(output).toContain('pipeline created!');
+    expect(output).toContain("unpaused 'hello'");
+    expect(output).toMatch(/started hello\/say-hello #1\n/);
+    // The build's own log, between fly's step headers, and its final status.
+    expect(output).toMatch(/initializing\nrunning sh -ec [\s\S]*version: hello-1\nHello from Conveyor!/);
+    expect(output).toMatch(/running cat shout\/message.txt\nHELLO FROM CONVEYOR!\nsucceeded\n/);
+    expect(output).not.toContain('warning:');
+
+    // The server still serves: the build is there for `cc watch` to replay.
+    const again = await cc(['watch', '-j', 'hello/say-hello'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('HELLO FROM CONVEYOR!');
+
+    up.child.kill('SIGINT');
+    expect(await up.exited, up.output()).toBe(0);
   }, 180_000);
 });

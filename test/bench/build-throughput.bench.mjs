@@ -13,7 +13,9 @@ const CONCURRENCY = 16;
 
 async function rawClaimLoop(databaseUrl) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: CONCURRENCY + 1 });
-  await pool.query('CREATE TABLE bench_jobs (id bigserial PRIMARY KEY, status text NOT NULL, done_at timestamptz)');
+  await pool.query(
+    'CREATE TABLE bench_jobs (id bigserial PRIMARY KEY, status text NOT NULL, done_at timestamptz)',
+  );
   await pool.query(`INSERT INTO bench_jobs (status) SELECT 'pending' FROM generate_series(1, $1)`, [TOTAL]);
   const start = performance.now();
   const worker = async () => {
@@ -30,7 +32,9 @@ async function rawClaimLoop(databaseUrl) {
         }
         await client.query(`UPDATE bench_jobs SET status = 'started' WHERE id = $1`, [rows[0].id]);
         await client.query('COMMIT');
-        await client.query(`UPDATE bench_jobs SET status = 'done', done_at = now() WHERE id = $1`, [rows[0].id]);
+        await client.query(`UPDATE bench_jobs SET status = 'done', done_at = now() WHERE id = $1`, [
+          rows[0].id,
+        ]);
       }
     } finally {
       client.release();
@@ -89,8 +93,16 @@ export default async function run() {
     title: `Build throughput: ${TOTAL} trivial one-step builds across ${PIPELINES} pipelines`,
     columns: ['what', 'per second', 'vs raw'],
     rows: [
-      [`raw FOR UPDATE SKIP LOCKED claim-and-complete loop (${CONCURRENCY} claimers)`, raw.toFixed(0), '1.00×'],
-      ['Conveyor builds (trigger → claim → task `true` → finished)', ours.toFixed(1), `${(ours / raw).toFixed(3)}×`],
+      [
+        `raw FOR UPDATE SKIP LOCKED claim-and-complete loop (${CONCURRENCY} claimers)`,
+        raw.toFixed(0),
+        '1.00×',
+      ],
+      [
+        'Conveyor builds (trigger → claim → task `true` → finished)',
+        ours.toFixed(1),
+        `${(ours / raw).toFixed(3)}×`,
+      ],
     ],
     ratio: ours / raw,
     target: 0.5,

@@ -27,6 +27,8 @@ for (const file of files) {
     // Most ratios are costs (lower is better); throughputs say higherIsBetter.
     const ok = result.higherIsBetter ? result.ratio >= result.target : result.ratio <= result.target;
     const bound = result.higherIsBetter ? '≥' : '≤';
-    console.log(`\nratio ${result.ratio.toFixed(3)}× (target ${bound} ${result.target}×): ${ok ? 'met' : 'NOT met'}`);
+    console.log(
+      `\nratio ${result.ratio.toFixed(3)}× (target ${bound} ${result.target}×): ${ok ? 'met' : 'NOT met'}`,
+    );
   }
 }

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { startServer } from '@conveyor/core/server';
 
 const pluginsDir = fileURLToPath(new URL('../../plugins/', import.meta.url));
-const builtins = ['runtime-local', 'volume-naive', 'credentials-env', 'resource-mock'].map((p) => join(pluginsDir, p));
+const builtins = ['runtime-local', 'volume-naive', 'credentials-env', 'resource-mock'].map((p) =>
+  join(pluginsDir, p),
+);
 
 export async function benchServer(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'conveyor-bench-'));

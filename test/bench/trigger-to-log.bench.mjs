@@ -17,7 +17,10 @@ function spawnFirstLine() {
 
 async function firstLogLine(url, headers, buildId) {
   const controller = new AbortController();
-  const response = await fetch(`${url}/api/v1/builds/${buildId}/events`, { headers, signal: controller.signal });
+  const response = await fetch(`${url}/api/v1/builds/${buildId}/events`, {
+    headers,
+    signal: controller.signal,
+  });
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = '';
@@ -60,7 +63,12 @@ export default async function run() {
     columns: ['what', 'median', 'p99', 'median vs raw'],
     rows: [
       ['spawn `sh -c "echo hello"`, first stdout chunk', fmt(raw.median), fmt(raw.p99), '1.00×'],
-      ['cc trigger-job → first `log` event on the SSE stream', fmt(ours.median), fmt(ours.p99), ratio(ours.median, raw.median)],
+      [
+        'cc trigger-job → first `log` event on the SSE stream',
+        fmt(ours.median),
+        fmt(ours.p99),
+        ratio(ours.median, raw.median),
+      ],
     ],
     ratio: ours.median / raw.median,
   };

@@ -1,9 +1,11 @@
+import type { IncomingMessage } from 'node:http';
 import createClient, { type Client } from 'openapi-fetch';
 import { CliError } from '../errors/index.js';
 import type { ResolvedTarget } from '../targets/index.js';
 import { badResponse, type ErrorContext, failedReply, isServerError, unreachable } from './api-errors.js';
 import type { components, paths } from './openapi.generated.js';
 import { nextCursor, type Page } from './pagination.js';
+import { readBody, requestStream } from './stream-request.js';
 
 type Schemas = components['schemas'];
 export type InfoResponse = Schemas['InfoResponse'];
@@ -257,16 +259,24 @@ export class ApiClient {
   async openBuildEvents(
     id: number,
     options: { lastEventId?: string | undefined; signal: AbortSignal },
-  ): Promise<ReadableStream<Uint8Array>> {
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
+  ): Promise<AsyncIterable<Uint8Array>> {
+    const headers: Record<string, string> = { ...this.#authHeaders(), accept: 'text/event-stream' };
     if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
-    const response = await this.#raw(`/api/v1/builds/${id}/events`, {
-      method: 'GET',
-      headers,
-      signal: options.signal,
-    });
-    if (response.body === null) throw badResponse(this.#context(), 'its event stream has no body');
-    return response.body;
+    let response: IncomingMessage;
+    try {
+      response = await requestStream(
+        new URL(`${this.url}/api/v1/builds/${id}/events`),
+        headers,
+        options.signal,
+      );
+    } catch (error) {
+      if (options.signal.aborted) throw error;
+      throw unreachable(this.#context(), error);
+    }
+    const status = response.statusCode ?? 0;
+    if (status === 200) return response;
+    const text = await readBody(response).catch(() => '');
+    throw failedReply(this.#context(), status, parseJson(text));
   }
 
   // --- One-off builds (cc execute) ---

@@ -34,7 +34,25 @@ export function problemsOf(details: Record<string, unknown>): ConfigProblem[] {
   );
 }
 
-export function countErrors(problems: readonly ConfigProblem[]): string {
+/** `2 errors`, `1 error, 1 warning`, `3 warnings`: what a list of problems amounts to. */
+export function countProblems(problems: readonly ConfigProblem[]): string {
   const errors = problems.filter((p) => p.severity !== 'warning').length;
-  return errors === 1 ? '1 error' : `${errors} errors`;
+  const warnings = problems.length - errors;
+  const parts = [
+    ...(errors > 0 || warnings === 0 ? [errors === 1 ? '1 error' : `${errors} errors`] : []),
+    ...(warnings > 0 ? [warnings === 1 ? '1 warning' : `${warnings} warnings`] : []),
+  ];
+  return parts.join(', ');
+}
+
+/**
+ * The problems of the core validator's CC_E_PIPELINE_INVALID error (thrown by validatePipeline
+ * and formatPipeline); undefined for any other failure, which is not about the config.
+ */
+export function validatorProblems(error: unknown): ConfigProblem[] | undefined {
+  if (!(error instanceof Error) || !('code' in error) || error.code !== 'CC_E_PIPELINE_INVALID')
+    return undefined;
+  const details =
+    'details' in error && typeof error.details === 'object' && error.details !== null ? error.details : {};
+  return problemsOf(details as Record<string, unknown>);
 }

@@ -19,10 +19,14 @@ export const pipelineFlag = Flags.string({
   helpValue: '<PIPELINE>',
 });
 
-export function jobFlag(options: { summary: string; required: boolean }) {
-  return options.required
-    ? Flags.string({ char: 'j', summary: options.summary, helpValue: '<PIPELINE/JOB>', required: true })
-    : Flags.string({ char: 'j', summary: options.summary, helpValue: '<PIPELINE/JOB>' });
+/** `-j PIPELINE/JOB`, optional. */
+export function jobFlag(summary: string) {
+  return Flags.string({ char: 'j', summary, helpValue: '<PIPELINE/JOB>' });
+}
+
+/** `-j PIPELINE/JOB`, required. */
+export function requiredJobFlag(summary: string) {
+  return Flags.string({ char: 'j', summary, helpValue: '<PIPELINE/JOB>', required: true });
 }
 
 export const resourceFlag = Flags.string({

@@ -1,4 +1,11 @@
-export { jobFlag, nonInteractiveFlag, pipelineFlag, resourceFlag, teamFlag } from './flags.js';
+export {
+  jobFlag,
+  nonInteractiveFlag,
+  pipelineFlag,
+  requiredJobFlag,
+  resourceFlag,
+  teamFlag,
+} from './flags.js';
 export {
   type JobRef,
   parseJobRef,

@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type SseMessage, SseParser } from './sse-parser.js';
 
-/** Opens the stream, resuming after `lastEventId` when given; resolves with the body once it is 200. */
+/**
+ * Opens the stream, resuming after `lastEventId` when given; resolves with the body once it is
+ * 200. Aborting `signal` must end the body's iteration (a Node stream destroyed, say).
+ */
 export type SseOpen = (
   lastEventId: string | undefined,
   signal: AbortSignal,
-) => Promise<ReadableStream<Uint8Array>>;
+) => Promise<AsyncIterable<Uint8Array>>;
 
 export interface SseClientOptions {
   /** Ends the stream: the iteration returns once it aborts. */
@@ -41,7 +44,7 @@ class SseIdleTimeout extends Error {
 }
 
 /**
- * Server-Sent Events over fetch, with reconnection: when the connection drops (or falls silent),
+ * Server-Sent Events with reconnection: when the connection drops (or falls silent),
  * it opens a new one with `Last-Event-ID` set to the last id received, so the server resumes
  * right after it and nothing is missed or repeated. The iteration runs until the caller stops
  * it (break/return, or the signal) or a failure is not retryable or retries run out.
@@ -70,20 +73,13 @@ export async function* readSse(open: SseOpen, options: SseClientOptions): AsyncG
       const body = await open(lastEventId, connection.signal);
       connected = true;
       const parser = new SseParser(lastEventId);
-      const reader = body.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await readChunk(reader, connection.signal);
-          if (done) break;
-          armIdle();
-          for (const message of parser.push(value)) {
-            lastEventId = message.lastEventId;
-            failures = 0;
-            yield message;
-          }
+      for await (const chunk of body) {
+        armIdle();
+        for (const message of parser.push(chunk)) {
+          lastEventId = message.lastEventId;
+          failures = 0;
+          yield message;
         }
-      } finally {
-        reader.cancel().catch(() => {});
       }
       throw new SseStreamClosed();
     } catch (error) {
@@ -105,23 +101,5 @@ export async function* readSse(open: SseOpen, options: SseClientOptions): AsyncG
       connection.abort();
       options.signal?.removeEventListener('abort', stop);
     }
-  }
-}
-
-/** A read that also ends when the connection is aborted (undici does not always reject it). */
-async function readChunk(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  signal: AbortSignal,
-): ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]> {
-  if (signal.aborted) throw signal.reason;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([reader.read(), aborted]);
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

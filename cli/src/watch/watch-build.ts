@@ -18,8 +18,6 @@ export interface WatchOptions {
   warn?: (text: string) => void;
   /** Stops watching (the build runs on); `watchBuild` then resolves with `detached`. */
   signal?: AbortSignal;
-  /** The first reconnection delay; tests shorten it. */
-  retryDelayMs?: number;
 }
 
 export type WatchOutcome =
@@ -33,21 +31,23 @@ export type WatchOutcome =
  * the log shows every event exactly once. Shared by watch, trigger-job -w, rerun-build -w,
  * execute and up --example.
  */
-export async function watchBuild(client: ApiClient, buildId: number, options: WatchOptions): Promise<WatchOutcome> {
+export async function watchBuild(
+  client: ApiClient,
+  buildId: number,
+  options: WatchOptions,
+): Promise<WatchOutcome> {
   const renderer = new BuildEventRenderer(options.write, options.style);
-  const stop = new AbortController();
-  const detach = () => stop.abort();
-  options.signal?.addEventListener('abort', detach, { once: true });
-  if (options.signal?.aborted) stop.abort();
   let final: FinishedStatus | undefined;
   try {
-    const messages = readSse((lastEventId, signal) => client.openBuildEvents(buildId, { lastEventId, signal }), {
-      signal: stop.signal,
-      isRetryable,
-      ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
-      onReconnect: (attempt, error) =>
-        options.warn?.(`event stream interrupted (${describe(error)}); resuming (attempt ${attempt})\n`),
-    });
+    const messages = readSse(
+      (lastEventId, signal) => client.openBuildEvents(buildId, { lastEventId, signal }),
+      {
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        isRetryable,
+        onReconnect: (attempt, error) =>
+          options.warn?.(`event stream interrupted (${describe(error)}); resuming (attempt ${attempt})\n`),
+      },
+    );
     for await (const message of messages) {
       if (message.event === 'end') break;
       if (message.event !== 'event') continue;
@@ -57,19 +57,21 @@ export async function watchBuild(client: ApiClient, buildId: number, options: Wa
     }
   } catch (error) {
     throw streamFailed(buildId, error);
-  } finally {
-    options.signal?.removeEventListener('abort', detach);
   }
-  if (stop.signal.aborted && final === undefined) return { status: 'detached', exitCode: undefined };
+  if (options.signal?.aborted && final === undefined) return { status: 'detached', exitCode: undefined };
   if (final === undefined) {
     // The stream ended without a final status event (it was cut short on the server's side):
     // the build record still knows how it ended.
     const { status } = await client.getBuild(buildId);
     if (!isFinished(status)) {
-      throw new CliError('CC_E_CLI_EVENT_STREAM', `the event stream of build ${buildId} ended while it is ${status}`, {
-        hint: `attach again with \`cc watch -b ${buildId}\``,
-        details: { build: buildId, status },
-      });
+      throw new CliError(
+        'CC_E_CLI_EVENT_STREAM',
+        `the event stream of build ${buildId} ended while it is ${status}`,
+        {
+          hint: `attach again with \`cc watch -b ${buildId}\``,
+          details: { build: buildId, status },
+        },
+      );
     }
     final = status;
   }
@@ -93,7 +95,9 @@ function parseEvent(data: string, buildId: number): BuildEventMessage {
   try {
     value = JSON.parse(data);
   } catch (error) {
-    throw new CliError('CC_E_CLI_EVENT_STREAM', `build ${buildId} sent an event that is not JSON`, { cause: error });
+    throw new CliError('CC_E_CLI_EVENT_STREAM', `build ${buildId} sent an event that is not JSON`, {
+      cause: error,
+    });
   }
   if (
     typeof value !== 'object' ||
@@ -104,18 +108,25 @@ function parseEvent(data: string, buildId: number): BuildEventMessage {
     typeof value.data !== 'object' ||
     value.data === null
   ) {
-    throw new CliError('CC_E_CLI_EVENT_STREAM', `build ${buildId} sent an event without \`event\` and \`data\``);
+    throw new CliError(
+      'CC_E_CLI_EVENT_STREAM',
+      `build ${buildId} sent an event without \`event\` and \`data\``,
+    );
   }
   return value as BuildEventMessage;
 }
 
 function streamFailed(buildId: number, error: unknown): CliError {
   if (error instanceof CliError) return error;
-  return new CliError('CC_E_CLI_EVENT_STREAM', `lost the event stream of build ${buildId}: ${describe(error)}`, {
-    cause: error,
-    hint: `the build runs on; attach again with \`cc watch -b ${buildId}\``,
-    details: { build: buildId },
-  });
+  return new CliError(
+    'CC_E_CLI_EVENT_STREAM',
+    `lost the event stream of build ${buildId}: ${describe(error)}`,
+    {
+      cause: error,
+      hint: `the build runs on; attach again with \`cc watch -b ${buildId}\``,
+      details: { build: buildId },
+    },
+  );
 }
 
 function describe(error: unknown): string {

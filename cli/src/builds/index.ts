@@ -1,0 +1,1 @@
+export { findBuild, parseBuildId } from './find-build.js';

@@ -1,0 +1,7 @@
+export {
+  type ExampleOptions,
+  exampleJob,
+  examplePipeline,
+  examplePipelineFile,
+  runExample,
+} from './run-example.js';

@@ -1,0 +1,1 @@
+export { readTextFile, replaceTextFile, systemReason } from './text-files.js';
