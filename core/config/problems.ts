@@ -1,6 +1,7 @@
 import { formatProblems } from '@conveyor/plugin-api';
 import type { ErrorObject } from 'ajv/dist/2020.js';
-import { configSchema, formatExpectation, isRecord, knownKeysAt, type SchemaNode } from './schema.js';
+import { isRecord, pointerSegments } from './json-values.js';
+import { configSchema, formatExpectation, knownKeysAt, type SchemaNode } from './schema.js';
 import type { PositionTarget, YamlPath, YamlSource } from './yaml-source.js';
 
 /** Where a configuration value came from. */
@@ -162,23 +163,6 @@ export function renderProblem(problem: ConfigProblem): string {
     where = 'flag';
   }
   return `${where}: ${subject}${problem.message}`;
-}
-
-/** `/credentials/0/manager` → ['credentials', 0, 'manager'], numbers where the data is a list. */
-function pointerSegments(pointer: string, data: unknown): Array<string | number> {
-  const segments: Array<string | number> = [];
-  let current: unknown = data;
-  for (const raw of pointer === '' ? [] : pointer.slice(1).split('/')) {
-    const part = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    if (Array.isArray(current) && /^\d+$/.test(part)) {
-      segments.push(Number(part));
-      current = current[Number(part)];
-    } else {
-      segments.push(part);
-      current = isRecord(current) ? current[part] : undefined;
-    }
-  }
-  return segments;
 }
 
 function escapePointer(key: string): string {

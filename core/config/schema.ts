@@ -3,6 +3,7 @@ import { createAjv } from '@conveyor/plugin-api';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { ConveyorConfig } from './conveyor-config.generated.js';
 import { tryParseDuration } from './duration.js';
+import { isRecord } from './json-values.js';
 import { isPluginName, isSemverRange, parsePluginRef } from './plugin-ref.js';
 
 /** The part of JSON Schema this module walks (for env variables, known keys); Ajv reads the rest. */
@@ -163,6 +164,4 @@ export function knownKeysAt(path: ReadonlyArray<string | number>, root: SchemaNo
   return Object.keys(schemaAt(path, root)?.properties ?? {}).filter((key) => !key.startsWith('$'));
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord };

@@ -1,3 +1,4 @@
+import { isRecord } from '../json-values.js';
 import type { PositionTarget, YamlPath, YamlSource } from '../yaml-source.js';
 
 export type Severity = 'error' | 'warning';
@@ -125,9 +126,7 @@ export function describeValue(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord };
 
 /** The value at `segments` inside `data`, or undefined. */
 export function valueAt(data: unknown, segments: YamlPath): unknown {

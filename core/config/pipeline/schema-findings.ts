@@ -1,4 +1,5 @@
 import type { ErrorObject } from 'ajv/dist/2020.js';
+import { pointerSegments } from '../json-values.js';
 import { closestKey } from '../problems.js';
 import type { YamlPath } from '../yaml-source.js';
 import { describeValue, type Finding, isRecord, valueAt } from './findings.js';
@@ -222,21 +223,4 @@ function typeName(type: string): string {
     null: 'null',
   };
   return names[type] ?? type;
-}
-
-/** `/jobs/0/plan` → ['jobs', 0, 'plan'], numbers where the data is a list. */
-function pointerSegments(pointer: string, data: unknown): Array<string | number> {
-  const segments: Array<string | number> = [];
-  let current: unknown = data;
-  for (const raw of pointer === '' ? [] : pointer.slice(1).split('/')) {
-    const part = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    if (Array.isArray(current) && /^\d+$/.test(part)) {
-      segments.push(Number(part));
-      current = current[Number(part)];
-    } else {
-      segments.push(part);
-      current = isRecord(current) ? current[part] : undefined;
-    }
-  }
-  return segments;
 }
