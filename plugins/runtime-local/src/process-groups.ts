@@ -61,9 +61,13 @@ async function isGroupAlive(pgid: number, live: Set<number> | undefined): Promis
 
 /** The subset of `pgids` that has a live member. */
 export async function aliveAmong(pgids: readonly number[]): Promise<number[]> {
+  // kill(0) answers at once for groups that are gone, the usual case once a step's process has
+  // exited; only groups that still exist need the /proc scan that tells zombies from the living.
+  const existing = pgids.filter((pgid) => signalGroup(pgid, 0));
+  if (existing.length === 0) return [];
   const live = (await hasProc()) ? await liveGroups() : undefined;
   const alive: number[] = [];
-  for (const pgid of pgids) if (await isGroupAlive(pgid, live)) alive.push(pgid);
+  for (const pgid of existing) if (await isGroupAlive(pgid, live)) alive.push(pgid);
   return alive;
 }
 
