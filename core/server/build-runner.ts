@@ -33,6 +33,7 @@ import { BUILD_LABEL } from '../gc/index.js';
 import { type BuildPlan, compileJobPlan, type PlanStep, type PutStep } from '../plan/index.js';
 import type { PluginClient, PluginHost } from '../plugins/index.js';
 import type { ConfiguredPlugins } from './configured-plugins.js';
+import { oneOffTaskStep } from './services/one-off-plan.js';
 
 export interface BuildRunnerOptions {
   pool: Pool;
@@ -257,10 +258,10 @@ async function prepareBuild(o: FilledOptions, build: BuildRow): Promise<Prepared
       const name = info.labels[ARTIFACT_LABEL];
       if (name) artifacts.set(name, info.volume);
     }
-    if (plan.root.type === 'task') {
-      const outputs = (plan.root.config as { outputs?: Array<{ name: string }> } | undefined)?.outputs ?? [];
-      outputNames = outputs.map((output) => output.name);
-    }
+    // The one-off task: the root, or last after the gets of `inputs_from`.
+    const task = oneOffTaskStep(plan);
+    const outputs = (task?.config as { outputs?: Array<{ name: string }> } | undefined)?.outputs ?? [];
+    outputNames = outputs.map((output) => output.name);
   }
   return {
     plan,

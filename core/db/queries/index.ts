@@ -74,6 +74,7 @@ export {
   findResourceVersion,
   getResource,
   getResourceByName,
+  getResourceVersionsByIds,
   listResources,
   listResourceVersions,
   type PinOptions,

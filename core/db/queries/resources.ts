@@ -233,3 +233,17 @@ async function versionById(
   );
   return rows[0] ?? null;
 }
+
+/** Resource versions by id (any order; unknown ids are left out). */
+export async function getResourceVersionsByIds(
+  db: Queryable,
+  ids: readonly number[],
+): Promise<ResourceVersionRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<ResourceVersionRow>({
+    name: 'conveyor_resource_versions_by_ids',
+    text: `SELECT ${VERSION_COLUMNS} FROM resource_versions v WHERE v.id = ANY($1::bigint[])`,
+    values: [ids],
+  });
+  return rows;
+}

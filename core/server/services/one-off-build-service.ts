@@ -20,6 +20,7 @@ import {
 import { ARTIFACT_LABEL, ROLE_LABEL } from '../../executor/index.js';
 import { BUILD_LABEL, conveyorLabels } from '../../gc/index.js';
 import type { ApiServicesDeps } from './deps.js';
+import { jobInputGets } from './inputs-from.js';
 import { requireBuild, requireTeam } from './lookups.js';
 import { oneOffArtifacts, oneOffPlan } from './one-off-plan.js';
 import {
@@ -61,7 +62,8 @@ export function createOneOffBuildService(deps: ApiServicesDeps): OneOffBuildServ
   return {
     async create(team, request, by) {
       await requireTeam(pool, team);
-      const plan = oneOffPlan(request);
+      const jobInputs = request.inputs_from ? await jobInputGets(pool, team, request.inputs_from) : [];
+      const plan = oneOffPlan(request, jobInputs);
       const build = await translating({ CC_E_SCHEDULER_TEAM_NOT_FOUND: () => teamNotFound(team) }, () =>
         withTransaction(pool, async (client) => {
           const created = await createOneOffBuild(client, { team, plan, createdBy: by });

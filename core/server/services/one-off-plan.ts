@@ -4,7 +4,7 @@ import type { CreateBuildRequest } from '../../api/index.js';
 import { parseGoDuration, pipelineSchema } from '../../config/index.js';
 import type { BuildRow } from '../../db/index.js';
 import { ConveyorError } from '../../errors/index.js';
-import type { BuildPlan, TaskStep } from '../../plan/index.js';
+import type { BuildPlan, GetStep, TaskStep } from '../../plan/index.js';
 
 /*
  * The plan of a one-off build (`cc execute`): one task step, checked against the pipeline
@@ -41,7 +41,13 @@ function taskConfigValidator(): ValidateFunction {
  * The plan for a create request; rejects CC_E_API_BAD_REQUEST naming every problem of the task
  * config and of the declared inputs and outputs.
  */
-export function oneOffPlan(request: CreateBuildRequest): BuildPlan {
+/** A get of the version a job's input would use now, for `inputs_from` (fly's `--inputs-from`). */
+export interface JobInputGet {
+  name: string;
+  step: GetStep;
+}
+
+export function oneOffPlan(request: CreateBuildRequest, jobInputs: readonly JobInputGet[] = []): BuildPlan {
   const validate = taskConfigValidator();
   if (!validate(request.config)) {
     const problems = formatProblems(validate.errors).map((problem) => ({
@@ -49,13 +55,6 @@ export function oneOffPlan(request: CreateBuildRequest): BuildPlan {
       message: problem.message,
     }));
     throw badRequest('config', problems, 'the task config is invalid');
-  }
-  if (request.inputs_from !== undefined) {
-    throw badRequest(
-      'inputs_from',
-      [{ path: 'inputs_from', message: 'is not supported yet: upload every input the task needs' }],
-      'the request cannot be served',
-    );
   }
   const config = request.config as {
     inputs?: Array<{ name: string; optional?: boolean }>;
@@ -72,11 +71,19 @@ export function oneOffPlan(request: CreateBuildRequest): BuildPlan {
       });
     }
   });
+  // Inputs not uploaded come from the job (inputs_from) when it has an input of that name.
+  const fromJob = jobInputs.filter(
+    (get) => !request.inputs.includes(get.name) && taskInputs.some((input) => input.name === get.name),
+  );
   for (const input of taskInputs) {
-    if (input.optional !== true && !request.inputs.includes(input.name)) {
+    const provided = request.inputs.includes(input.name) || fromJob.some((get) => get.name === input.name);
+    if (input.optional !== true && !provided) {
       problems.push({
         path: 'inputs',
-        message: `lacks ${JSON.stringify(input.name)}, which the task needs: upload it (it is not optional)`,
+        message:
+          request.inputs_from === undefined
+            ? `lacks ${JSON.stringify(input.name)}, which the task needs: upload it (it is not optional)`
+            : `lacks ${JSON.stringify(input.name)}, which the task needs: upload it, or give the job an input of that name`,
       });
     }
   }
@@ -107,7 +114,20 @@ export function oneOffPlan(request: CreateBuildRequest): BuildPlan {
     inputMapping: identity(request.inputs),
     outputMapping: identity(request.outputs),
   };
-  return { schemaVersion: 1, root };
+  if (fromJob.length === 0) return { schemaVersion: 1, root };
+  // The job's inputs are fetched first, under their own names, then the task runs.
+  return {
+    schemaVersion: 1,
+    root: { id: 'inputs-from', type: 'do', steps: [...fromJob.map((get) => get.step), root] },
+  };
+}
+
+/** The one-off task step: the plan's root, or the last step after the gets of `inputs_from`. */
+export function oneOffTaskStep(plan: unknown): Record<string, unknown> | null {
+  if (!isRecord(plan)) return null;
+  let root = plan.root;
+  if (isRecord(root) && root.type === 'do' && Array.isArray(root.steps)) root = root.steps.at(-1);
+  return isRecord(root) && root.type === 'task' && root.id === kStepId ? root : null;
 }
 
 /** What a one-off build's client uploads and downloads. */
@@ -118,9 +138,9 @@ export interface OneOffArtifacts {
 
 /** The declared inputs and outputs of a one-off build; null for a job build or another plan. */
 export function oneOffArtifacts(build: Pick<BuildRow, 'job_id' | 'plan'>): OneOffArtifacts | null {
-  if (build.job_id !== null || !isRecord(build.plan)) return null;
-  const root = build.plan.root;
-  if (!isRecord(root) || root.type !== 'task' || root.id !== kStepId || !isRecord(root.config)) return null;
+  if (build.job_id !== null) return null;
+  const root = oneOffTaskStep(build.plan);
+  if (root === null || !isRecord(root.config)) return null;
   return {
     inputs: mappedNames(root.config.inputs, root.inputMapping),
     outputs: mappedNames(root.config.outputs, root.outputMapping),
