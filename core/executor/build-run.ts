@@ -36,7 +36,10 @@ export class BuildRun implements BuildContext {
     this.deps = deps;
     this.killGracePeriodMs = killGracePeriodMs;
     this.events = new EventSink(
-      (event) => deps.emit(event),
+      async (events) => {
+        if (deps.emitBatch) return deps.emitBatch(events);
+        for (const event of events) await deps.emit(event);
+      },
       (text) => this.secrets.redact(deps.redact(text)),
       () => deps.now?.() ?? Date.now(),
     );

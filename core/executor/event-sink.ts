@@ -10,18 +10,21 @@ const MAX_HELD_CHARS = 16 * 1024;
  * failure to store one is kept and raised at the step's next `flush`.
  */
 export class EventSink {
-  readonly #emit: (event: BuildEvent) => Promise<void>;
+  readonly #write: (events: BuildEvent[]) => Promise<void>;
   readonly #now: () => number;
   readonly redact: (text: string) => string;
-  #tail: Promise<void> = Promise.resolve();
+  /** Events made while a write is in flight: they go together in the next write, in order. */
+  #pending: Array<{ event: BuildEvent; settle: (error?: ConveyorError) => void }> = [];
+  #writing: Promise<void> | undefined;
   #failure: ConveyorError | undefined;
 
+  /** `write` stores a batch of events in order (one transaction, for a database). */
   constructor(
-    emit: (event: BuildEvent) => Promise<void>,
+    write: (events: BuildEvent[]) => Promise<void>,
     redact: (text: string) => string,
     now: () => number,
   ) {
-    this.#emit = emit;
+    this.#write = write;
     this.redact = redact;
     this.#now = now;
   }
@@ -33,21 +36,36 @@ export class EventSink {
 
   /** Queue an event; resolves once it is stored, rejects if storing it failed. */
   emit(event: BuildEvent): Promise<void> {
-    // The chain itself never rejects (one lost event must not stop the ones after it); a failure,
-    // even a synchronous throw of the caller's emit, is wrapped and kept.
-    const stored = this.#tail
-      .then(() => this.#emit(event))
-      .catch((error: unknown) => {
-        const failure = new ConveyorError(
+    const stored = new Promise<void>((resolve, reject) => {
+      this.#pending.push({ event, settle: (error) => (error ? reject(error) : resolve()) });
+    });
+    this.#writing ??= this.#drain();
+    return stored;
+  }
+
+  /**
+   * Write batches until nothing is pending. A failed batch fails its events (one lost batch must
+   * not stop the ones after it) and is kept to be raised at `flush`.
+   */
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      let failure: ConveyorError | undefined;
+      try {
+        await this.#write(batch.map((entry) => entry.event));
+      } catch (error) {
+        const kinds = [...new Set(batch.map((entry) => entry.event.event))].join(', ');
+        failure = new ConveyorError(
           'CC_E_EXEC_EVENT_FAILED',
-          `could not store a ${event.event} event of the build: ${error instanceof Error ? error.message : String(error)}`,
+          `could not store ${batch.length} event(s) of the build (${kinds}): ${error instanceof Error ? error.message : String(error)}`,
           { cause: error },
         );
         this.#failure ??= failure;
-        throw failure;
-      });
-    this.#tail = stored.catch(() => undefined);
-    return stored;
+      }
+      for (const entry of batch) entry.settle(failure);
+    }
+    this.#writing = undefined;
   }
 
   /** Queue an event nobody waits for; a failure surfaces at `flush`. */
@@ -57,7 +75,7 @@ export class EventSink {
 
   /** Wait for every queued event; rejects if any could not be stored. */
   async flush(): Promise<void> {
-    await this.#tail;
+    while (this.#writing) await this.#writing;
     if (this.#failure) throw this.#failure;
   }
 

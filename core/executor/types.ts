@@ -36,6 +36,11 @@ export interface ExecutorDeps {
   resourceType(type: string): PluginClient<'resource-type'>;
   /** Stores one event; events arrive in order, already redacted. */
   emit(event: BuildEvent): Promise<void>;
+  /**
+   * Stores several events at once, in order (one transaction); events made while a write is in
+   * flight are batched. Used instead of `emit` when given.
+   */
+  emitBatch?(events: BuildEvent[]): Promise<void>;
   /** Resolves `((vars))` (credentials and local vars); rejects on a missing var. */
   interpolate<T>(value: T, scope: InterpolationScope): Promise<T>;
   /** Hides the secrets resolved so far in a text. */

@@ -299,6 +299,23 @@ function executorDeps(
   const pipelineTypes = new Map((prepared.plan.resourceTypes ?? []).map((t) => [t.name, t.type]));
   const { runtimeName, volumeDriverName } = o.configured;
 
+  /** Stores events in one transaction; what a put produced becomes a version and an output. */
+  async function emitBatch(events: BuildEvent[]): Promise<void> {
+    await emit(events);
+    for (const event of events) {
+      if (event.event !== 'finish-put' || !event.data.succeeded || !event.data.version) continue;
+      const put = prepared.puts.get(event.data.origin.id);
+      if (put && build.pipeline_id !== null) {
+        await saveBuildOutput(o.pool, build.id, {
+          name: put.name,
+          resource: put.resource,
+          version: event.data.version,
+          metadata: event.data.metadata?.map((m) => ({ name: m.name, value: m.value })),
+        });
+      }
+    }
+  }
+
   return {
     build: metadata,
     runtime: o.configured.runtime,
@@ -313,21 +330,8 @@ function executorDeps(
       }
       return client;
     },
-    async emit(event) {
-      await emit([event]);
-      // What a put produced becomes a version of its resource and an output of this build.
-      if (event.event === 'finish-put' && event.data.succeeded && event.data.version) {
-        const put = prepared.puts.get(event.data.origin.id);
-        if (put && build.pipeline_id !== null) {
-          await saveBuildOutput(o.pool, build.id, {
-            name: put.name,
-            resource: put.resource,
-            version: event.data.version,
-            metadata: event.data.metadata?.map((m) => ({ name: m.name, value: m.value })),
-          });
-        }
-      }
-    },
+    emit: (event) => emitBatch([event]),
+    emitBatch,
     interpolate: (value, scope) =>
       interpolator.interpolate(value, { localVars: scope.localVars }) as Promise<typeof value>,
     redact: (text) => interpolator.redact(text),
