@@ -38,6 +38,15 @@ export interface CallOptions {
 /** How often a call is sent again while it lands on a worker that is being replaced, and how far apart. */
 const kRetiringRetries = 50;
 const kRetiringRetryDelayMs = 5;
+/** How long after a plugin's process.exit a worker death is taken for that worker ending. */
+const kRetiringWindowMs = 2_000;
+
+/** A worker that ended with no error of its own: not out of memory, not a plugin's exit request. */
+function isPlainWorkerExit(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === undefined && error.name === 'Error';
+}
 
 const workerFile = new URL('./worker/plugin-worker.js', import.meta.url).href;
 const methodSets = new Map(
@@ -53,6 +62,8 @@ export class PluginPool {
   readonly limits: PoolLimits;
   readonly #piscina: Piscina;
   readonly #methods: Set<string>;
+  /** Until when a worker of this pool may be ending because its plugin called process.exit. */
+  #retiringUntil = 0;
 
   constructor(plugin: DiscoveredPlugin, limits: PoolLimits) {
     this.plugin = plugin;
@@ -131,7 +142,7 @@ export class PluginPool {
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
     if (options.signal?.aborted) onCallerAbort();
 
-    let outcome: CallOutcome;
+    let outcome: CallOutcome | undefined;
     try {
       for (let attempt = 1; ; attempt++) {
         const channel =
@@ -139,18 +150,30 @@ export class PluginPool {
             ? this.#channel(options)
             : undefined;
         port = channel?.port;
-        outcome = await this.#runOnce(
-          { ...task, ...(channel ? { port: channel.remote } : {}) },
-          channel,
-          controller.signal,
-          cooperative,
-          () => abortCause === undefined,
-        );
-        // A worker that is being replaced (its plugin called process.exit) runs nothing; the call
-        // never started, so it is safe to send again, unless its input stream was already spent.
-        const retiring = !outcome.ok && outcome.error.code === 'PLUGIN_WORKER_RETIRING';
-        if (!retiring || options.input || attempt >= kRetiringRetries) break;
+        let landedOnRetiring = false;
+        try {
+          outcome = await this.#runOnce(
+            { ...task, ...(channel ? { port: channel.remote } : {}) },
+            channel,
+            controller.signal,
+            cooperative,
+            () => abortCause === undefined,
+          );
+          // A worker that is being replaced (its plugin called process.exit) runs nothing; the
+          // call never started, so it is safe to send again.
+          landedOnRetiring = !outcome.ok && outcome.error.code === 'PLUGIN_WORKER_RETIRING';
+        } catch (error) {
+          // The retiring worker may end while piscina hands it this call: the call died with the
+          // thread before any plugin code ran. Anything else is this call's own failure.
+          if (abortCause !== undefined || !this.#workerRetiring() || !isPlainWorkerExit(error)) throw error;
+          landedOnRetiring = true;
+        }
+        // ...unless its input stream was already spent.
+        if (!landedOnRetiring || options.input || attempt >= kRetiringRetries) break;
         await sleep(kRetiringRetryDelayMs);
+      }
+      if (!outcome!.ok && outcome!.error.code === 'PLUGIN_EXITED') {
+        this.#retiringUntil = Date.now() + kRetiringWindowMs;
       }
     } catch (error) {
       throw callFailure(this.id, method, error, abortCause, timeoutMs, cooperative);
@@ -159,6 +182,8 @@ export class PluginPool {
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
 
+    if (!outcome)
+      throw new ConveyorError('CC_E_PLUGIN_CRASHED', `${this.id} ${method}: no worker took the call`);
     if (!outcome.ok) throw reportedFailure(this.id, method, outcome.error);
     const validateReply = methodSchemaValidator(kind, method, 'response');
     if (validateReply && !validateReply(outcome.value)) {
@@ -170,6 +195,10 @@ export class PluginPool {
       );
     }
     return outcome.value;
+  }
+
+  #workerRetiring(): boolean {
+    return Date.now() < this.#retiringUntil;
   }
 
   /** A call's MessageChannel: our end delivers output and bytes to the caller's callbacks. */
