@@ -153,7 +153,7 @@ export class PluginPool {
         let landedOnRetiring = false;
         try {
           outcome = await this.#runOnce(
-            { ...task, ...(channel ? { port: channel.remote } : {}) },
+            channel ? { ...task, port: channel.remote } : (task as CallTask),
             channel,
             controller.signal,
             cooperative,
@@ -215,7 +215,19 @@ export class PluginPool {
     return { port: channel.port1, remote: channel.port2, closed };
   }
 
-  async #runOnce(
+  #runOnce(
+    task: CallTask,
+    channel: CallChannel | undefined,
+    signal: AbortSignal,
+    cooperative: boolean,
+    stillWanted: () => boolean,
+  ): Promise<CallOutcome> {
+    // The hot path (no port, one call per worker) goes straight to piscina: no extra promise.
+    if (!channel && !cooperative) return this.#piscina.run(task, { signal }) as Promise<CallOutcome>;
+    return this.#runWithChannel(task, channel, signal, cooperative, stillWanted);
+  }
+
+  async #runWithChannel(
     task: CallTask,
     channel: CallChannel | undefined,
     signal: AbortSignal,
