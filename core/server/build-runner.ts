@@ -82,7 +82,13 @@ const LOCAL_WORKER = 'local';
  * finishes the build. Several processes may run one each against the same database.
  */
 export function startBuildRunner(options: BuildRunnerOptions): BuildRunner {
-  const o: FilledOptions = { ...options, ...kDefaults, ...withoutUndefined(options) } as FilledOptions;
+  const o: FilledOptions = {
+    ...options,
+    leaseMs: options.leaseMs ?? kDefaults.leaseMs,
+    heartbeatMs: options.heartbeatMs ?? kDefaults.heartbeatMs,
+    pollMs: options.pollMs ?? kDefaults.pollMs,
+    concurrency: options.concurrency ?? kDefaults.concurrency,
+  };
   const running = new Map<number, { controller: AbortController; done: Promise<void> }>();
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
@@ -394,8 +400,4 @@ function walk(step: PlanStep, visit: (step: PlanStep) => void): void {
 
 function unixNow(): number {
   return Math.floor(Date.now() / 1000);
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
