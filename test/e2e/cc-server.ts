@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
+export { processRuns } from '../harness/processes.js';
 
 const runJs = fileURLToPath(new URL('../../cli/bin/run.js', import.meta.url));
 
@@ -89,20 +90,5 @@ export async function eventually<T>(
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** Whether a process runs (a zombie, which only waits for its parent to reap it, does not). */
-export function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
   }
 }

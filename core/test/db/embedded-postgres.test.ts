@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, type EmbeddedPostgres, startEmbeddedPostgres } from '@conveyor/core/db';
 import { isConveyorError } from '@conveyor/core/errors';
+import { processRuns } from '@conveyor/test/harness/processes.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 // These tests start servers of their own, each on its own data directory; the shared test server
@@ -42,17 +43,6 @@ async function query<T extends object>(url: string, sql: string): Promise<T[]> {
     return (await pool.query<T>(sql)).rows;
   } finally {
     await pool.end();
-  }
-}
-
-/** Running as far as the kernel says: a zombie (unreaped by PID 1 in a container) has exited. */
-async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
   }
 }
 
@@ -118,10 +108,10 @@ describe('startEmbeddedPostgres', () => {
 
     child.kill('SIGKILL');
     await exited;
-    expect(await isRunning(stalePid)).toBe(true);
+    expect(processRuns(stalePid)).toBe(true);
 
     const server = await start(dataDir);
-    expect(await isRunning(stalePid)).toBe(false);
+    expect(processRuns(stalePid)).toBe(false);
     expect(await postmasterPid(dataDir)).not.toBe(stalePid);
     expect(await query(server.url, 'SELECT note FROM left_behind')).toEqual([{ note: 'committed' }]);
   });

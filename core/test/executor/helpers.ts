@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,8 @@ import {
 } from '@conveyor/core/executor';
 import type { BuildPlan, GetStep, PlanStep, TaskStep } from '@conveyor/core/plan';
 import { type PluginClient, PluginHost } from '@conveyor/core/plugins';
+
+export { processRuns as isRunning } from '@conveyor/test/harness/processes.js';
 
 export type BuildEvent = Parameters<ExecutorDeps['emit']>[0];
 
@@ -246,22 +247,6 @@ export async function leftovers(harness: Harness): Promise<{ containers: string[
   const { containers } = await harness.runtime.call('listContainers', {});
   const { volumes } = await harness.volumes.call('listVolumes', {});
   return { containers: containers.map((c) => c.handle), volumes: volumes.map((v) => v.volume.handle) };
-}
-
-/** Alive and not a zombie. */
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }
 
 export async function readPid(path: string): Promise<number> {

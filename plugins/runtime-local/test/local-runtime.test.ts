@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { runtime } from '@conveyor/plugin-api';
 import { type CallResult, loadPluginForTest, type PluginUnderTest } from '@conveyor/plugin-api/testing';
+import { processRuns as isRunning } from '@conveyor/test/harness/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -58,21 +58,6 @@ const text = (result: CallResult<unknown>, stream: 'stdout' | 'stderr') =>
     .filter((o) => o.stream === stream)
     .map((o) => o.data)
     .join('');
-
-/** Alive and not a zombie: an orphan killed here may never be reaped if init does not reap. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-}
 
 async function hostVolume(files: Record<string, string> = {}): Promise<runtime.VolumeRef> {
   const path = await mkdtemp(join(scratch, 'volume-'));
