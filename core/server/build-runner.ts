@@ -1,6 +1,6 @@
 import type { BuildMetadata, VolumeRef } from '@conveyor/plugin-api';
 import type { JobModel, PipelineModel } from '../config/index.js';
-import { type CredentialManager, createInterpolator } from '../creds/index.js';
+import { createInterpolator } from '../creds/index.js';
 import {
   type BuildRow,
   claimStartableBuild,
@@ -32,7 +32,7 @@ import {
 import { BUILD_LABEL } from '../gc/index.js';
 import { type BuildPlan, compileJobPlan, type PlanStep, type PutStep } from '../plan/index.js';
 import type { PluginClient, PluginHost } from '../plugins/index.js';
-import type { ConfiguredPlugins } from './configured-plugins.js';
+import { type ConfiguredPlugins, pipelineCredentialManagers } from './configured-plugins.js';
 import { oneOffTaskStep } from './services/one-off-plan.js';
 
 export interface BuildRunnerOptions {
@@ -288,10 +288,7 @@ function executorDeps(
   emit: (events: BuildEvent[]) => Promise<void>,
 ): ExecutorDeps {
   const pipelineName = build.pipeline_name ?? undefined;
-  const managers: CredentialManager[] = [...o.configured.credentials];
-  for (const source of prepared.pipeline?.varSources ?? []) {
-    managers.push({ name: source.name, client: o.plugins.client('credentials', source.type, source.config) });
-  }
+  const managers = pipelineCredentialManagers(o.plugins, o.configured, prepared.pipeline);
   const interpolator = createInterpolator({ managers, team: prepared.team, pipeline: pipelineName });
   const metadata: BuildMetadata = {
     id: build.id,

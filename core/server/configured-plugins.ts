@@ -1,4 +1,4 @@
-import type { ResolvedConfig, ResolvedPluginRef } from '../config/index.js';
+import type { PipelineModel, ResolvedConfig, ResolvedPluginRef } from '../config/index.js';
 import type { CredentialManager } from '../creds/index.js';
 import { ConveyorError } from '../errors/index.js';
 import type { PluginClient, PluginHost } from '../plugins/index.js';
@@ -66,4 +66,22 @@ function autoVolumeDriver(plugins: PluginHost): string {
       .map((p) => p.name),
   );
   return kAutoVolumeDrivers.find((name) => installed.has(name)) ?? 'naive';
+}
+
+/**
+ * The credential managers a pipeline's `((vars))` resolve through: the configured ones, then one
+ * per `var_sources` entry, named so `((source:var))` reaches it.
+ */
+export function pipelineCredentialManagers(
+  plugins: PluginHost,
+  configured: ConfiguredPlugins,
+  pipeline: PipelineModel | undefined,
+): CredentialManager[] {
+  return [
+    ...configured.credentials,
+    ...(pipeline?.varSources ?? []).map((source) => ({
+      name: source.name,
+      client: plugins.client('credentials', source.type, source.config),
+    })),
+  ];
 }

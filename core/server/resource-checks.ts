@@ -3,7 +3,7 @@ import type { PipelineModel } from '../config/index.js';
 import { createInterpolator } from '../creds/index.js';
 import { getPipelineById, type Pool } from '../db/index.js';
 import type { PluginHost } from '../plugins/index.js';
-import type { ConfiguredPlugins } from './configured-plugins.js';
+import { type ConfiguredPlugins, pipelineCredentialManagers } from './configured-plugins.js';
 
 /**
  * The checker's callback: resolves the resource's type (a plugin, or one of its pipeline's
@@ -19,10 +19,7 @@ export function checkResourceWithPlugins(
     const pipelineRow = await getPipelineById(pool, resource.pipelineId);
     const pipeline = pipelineRow?.config as PipelineModel | undefined;
     const pipelineType = pipeline?.resourceTypes.find((t) => t.name === resource.type);
-    const managers = [...configured.credentials];
-    for (const source of pipeline?.varSources ?? []) {
-      managers.push({ name: source.name, client: plugins.client('credentials', source.type, source.config) });
-    }
+    const managers = pipelineCredentialManagers(plugins, configured, pipeline);
     const interpolator = createInterpolator({
       managers,
       team: resource.teamName,
