@@ -6,6 +6,7 @@ export {
   type EmbeddedPostgresOptions,
   startEmbeddedPostgres,
 } from './embedded-postgres.js';
+export { type GroupCommitOptions, groupCommit } from './group-commit.js';
 export {
   type DiscoveredPlugin,
   type InstalledPluginRow,

@@ -17,5 +17,6 @@ export type {
   StepEvent,
 } from './build-event.generated.js';
 export { BuildEventHub, type EventSource, type Wakeup } from './event-hub.js';
+export { type BuildEventWriter, createBuildEventWriter } from './event-writer.js';
 export { readEvents, type StoredBuildEvent } from './read-events.js';
 export { closeBuildEventSubscriptions, type SubscribeOptions, subscribeToBuildEvents } from './subscribe.js';

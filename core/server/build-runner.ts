@@ -2,26 +2,23 @@ import type { BuildMetadata, VolumeRef } from '@conveyor/plugin-api';
 import type { JobModel, PipelineModel } from '../config/index.js';
 import { createInterpolator } from '../creds/index.js';
 import {
+  applyTrackedChanges,
+  type BuildContextRow,
   type BuildRow,
-  claimStartableBuild,
-  deleteContainerRecord,
-  deleteVolumeRecord,
-  finishBuild,
-  getJob,
-  getPipelineById,
+  type BuildToFinish,
+  claimStartableBuilds,
+  finishBuilds,
+  groupCommit,
   heartbeatBuild,
   KEEP_UNTIL_LABEL,
   labelVolumeRecord,
-  listBuildInputs,
+  loadBuildContexts,
   type Pool,
-  recordContainer,
-  recordVolume,
   saveBuildOutput,
-  setContainerState,
-  setVolumeState,
+  type TrackedChange,
 } from '../db/index.js';
 import { toError } from '../errors/index.js';
-import { appendEvents, type BuildEvent } from '../events/index.js';
+import { type BuildEvent, type BuildEventWriter, createBuildEventWriter } from '../events/index.js';
 import {
   ARTIFACT_LABEL,
   type ExecutorDeps,
@@ -90,29 +87,44 @@ export function startBuildRunner(options: BuildRunnerOptions): BuildRunner {
     concurrency: options.concurrency ?? kDefaults.concurrency,
   };
   const running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  // Writes every running build makes, each group-committed: many builds share a round trip.
+  const writers: Writers = {
+    events: createBuildEventWriter(o.pool),
+    track: groupCommit((changes: readonly TrackedChange[]) => applyTrackedChanges(o.pool, changes)),
+    finish: groupCommit((builds: readonly BuildToFinish[]) => finishBuilds(o.pool, builds)),
+  };
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
 
   const poll = async () => {
     while (!stopping && running.size < o.concurrency) {
-      let build: BuildRow | null;
+      let builds: BuildRow[];
       try {
-        build = await claimStartableBuild(o.pool, o.owner, o.leaseMs);
+        builds = await claimStartableBuilds(o.pool, o.owner, o.leaseMs, o.concurrency - running.size);
       } catch (error) {
         o.onError?.(toError(error));
         return;
       }
-      if (!build) return;
-      const controller = new AbortController();
-      const claimed = build;
-      const done = runClaimedBuild(o, claimed, controller)
-        .catch((error: unknown) => o.onError?.(toError(error)))
-        .finally(() => {
-          running.delete(claimed.id);
-          wake();
-        });
-      running.set(claimed.id, { controller, done });
+      if (builds.length === 0) return;
+      // One round trip for the configs and inputs of the whole batch; a build whose context
+      // could not be read errors with the reason instead of running.
+      const contexts = loadBuildContexts(
+        o.pool,
+        builds.filter((build) => build.job_id !== null).map((build) => build.id),
+      );
+      contexts.catch(() => undefined);
+      for (const claimed of builds) {
+        const controller = new AbortController();
+        const context = contexts.then((all) => all.get(claimed.id));
+        const done = runClaimedBuild(o, writers, claimed, context, controller)
+          .catch((error: unknown) => o.onError?.(toError(error)))
+          .finally(() => {
+            running.delete(claimed.id);
+            wake();
+          });
+        running.set(claimed.id, { controller, done });
+      }
     }
   };
   const wake = () => {
@@ -144,6 +156,12 @@ class ShutdownError extends Error {
   }
 }
 
+interface Writers {
+  events: BuildEventWriter;
+  track: (change: TrackedChange) => Promise<boolean>;
+  finish: (build: BuildToFinish) => Promise<BuildRow>;
+}
+
 type FilledOptions = BuildRunnerOptions & {
   leaseMs: number;
   heartbeatMs: number;
@@ -153,10 +171,12 @@ type FilledOptions = BuildRunnerOptions & {
 
 async function runClaimedBuild(
   o: FilledOptions,
+  writers: Writers,
   build: BuildRow,
+  context: Promise<BuildContextRow | undefined>,
   controller: AbortController,
 ): Promise<void> {
-  const emit = (events: BuildEvent[]) => appendEvents(o.pool, build.id, events).then(() => undefined);
+  const emit = (events: BuildEvent[]) => writers.events.append(build.id, events).then(() => undefined);
   let leaseLost = false;
   const heartbeat = setInterval(() => {
     heartbeatBuild(o.pool, build.id, o.owner, o.leaseMs).then(
@@ -175,8 +195,8 @@ async function runClaimedBuild(
 
   let status: 'succeeded' | 'failed' | 'errored' | 'aborted';
   try {
-    const prepared = await prepareBuild(o, build);
-    const result = await runBuild(prepared.plan, executorDeps(o, build, prepared, emit), {
+    const prepared = await prepareBuild(o, build, await context);
+    const result = await runBuild(prepared.plan, executorDeps(o, writers, build, prepared, emit), {
       signal: controller.signal,
       ...(prepared.artifacts.size ? { artifacts: prepared.artifacts } : {}),
       // A one-off build's outputs stay for `cc execute` to download; gc reaps them later.
@@ -210,7 +230,7 @@ async function runClaimedBuild(
   } finally {
     clearInterval(heartbeat);
   }
-  if (!leaseLost) await finishBuild(o.pool, build.id, status, { owner: o.owner });
+  if (!leaseLost) await writers.finish({ buildId: build.id, status, owner: o.owner });
 }
 
 interface PreparedBuild {
@@ -227,18 +247,20 @@ interface PreparedBuild {
   outputs: Set<string>;
 }
 
-async function prepareBuild(o: FilledOptions, build: BuildRow): Promise<PreparedBuild> {
+async function prepareBuild(
+  o: FilledOptions,
+  build: BuildRow,
+  context: BuildContextRow | undefined,
+): Promise<PreparedBuild> {
   let plan: BuildPlan;
   let pipeline: PipelineModel | undefined;
   if (build.job_id !== null && build.pipeline_id !== null) {
-    const [job, pipelineRow, inputs] = await Promise.all([
-      getJob(o.pool, build.job_id),
-      getPipelineById(o.pool, build.pipeline_id),
-      listBuildInputs(o.pool, build.id),
-    ]);
-    if (!job || !pipelineRow) throw new Error(`the job or pipeline of build ${build.id} no longer exists`);
-    pipeline = pipelineRow.config as PipelineModel;
-    plan = compileJobPlan(job.config as JobModel, {
+    if (!context?.job_config || !context.pipeline_config) {
+      throw new Error(`the job or pipeline of build ${build.id} no longer exists`);
+    }
+    const inputs = context.inputs;
+    pipeline = context.pipeline_config as PipelineModel;
+    plan = compileJobPlan(context.job_config as JobModel, {
       pipeline,
       inputVersions: Object.fromEntries(inputs.map((input) => [input.name, input.version])),
     });
@@ -283,6 +305,7 @@ async function prepareBuild(o: FilledOptions, build: BuildRow): Promise<Prepared
 
 function executorDeps(
   o: FilledOptions,
+  writers: Writers,
   build: BuildRow,
   prepared: PreparedBuild,
   emit: (events: BuildEvent[]) => Promise<void>,
@@ -339,31 +362,14 @@ function executorDeps(
       interpolator.interpolate(value, { localVars: scope.localVars }) as Promise<typeof value>,
     redact: (text) => interpolator.redact(text),
     async track({ kind, handle, state }) {
-      if (kind === 'container') {
-        if (state === 'creating') {
-          await recordContainer(o.pool, {
-            handle,
-            runtime: runtimeName,
-            worker: LOCAL_WORKER,
-            buildId: build.id,
-          });
-        } else if (state === 'gone') {
-          await deleteContainerRecord(o.pool, handle);
-        } else {
-          await setContainerState(o.pool, handle, state);
-        }
-      } else if (state === 'creating') {
-        await recordVolume(o.pool, {
-          handle,
-          driver: volumeDriverName,
-          worker: LOCAL_WORKER,
-          buildId: build.id,
-        });
-      } else if (state === 'gone') {
-        await deleteVolumeRecord(o.pool, handle);
-      } else {
-        await setVolumeState(o.pool, handle, state);
-      }
+      await writers.track({
+        kind,
+        handle,
+        state,
+        plugin: kind === 'container' ? runtimeName : volumeDriverName,
+        worker: LOCAL_WORKER,
+        buildId: build.id,
+      });
     },
     ...(o.setPipeline
       ? {

@@ -1,7 +1,7 @@
 import { ConveyorError } from '../../errors/index.js';
 import type { Pool, PoolClient, Queryable } from '../pool.js';
 import { BUILD_COLUMNS, BUILD_FROM } from './build-columns.js';
-import { insertBuildEvents, statusEvent } from './build-events.js';
+import { insertBuildEventBatches, insertBuildEvents, statusEvent } from './build-events.js';
 import { buildNotFound, jobNotFound, teamNotFound } from './not-found.js';
 import { queryPage } from './paging.js';
 import {
@@ -11,7 +11,7 @@ import {
   type Page,
   type PageOptions,
 } from './rows.js';
-import { requestSchedulingAfterBuild } from './schedule-requests.js';
+import { requestSchedulingAfterBuild, requestSchedulingAfterBuilds } from './schedule-requests.js';
 import { withTransaction } from './transaction.js';
 
 /** The NOTIFY channel on which an abort of a started build is announced; the payload is the build id. */
@@ -24,6 +24,17 @@ export async function getBuild(db: Queryable, buildId: number): Promise<BuildRow
     values: [buildId],
   });
   return rows[0] ?? null;
+}
+
+/** Several builds by id, in the order of `buildIds` (missing ones left out). */
+export async function getBuilds(db: Queryable, buildIds: readonly number[]): Promise<BuildRow[]> {
+  const { rows } = await db.query<BuildRow>({
+    name: 'conveyor_get_builds',
+    text: `SELECT ${BUILD_COLUMNS} FROM ${BUILD_FROM} WHERE b.id = ANY($1::bigint[])`,
+    values: [buildIds],
+  });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return buildIds.flatMap((id) => byId.get(id) ?? []);
 }
 
 /** A job's build by name (`4`, `4.1`). */
@@ -229,6 +240,12 @@ export interface FinishBuildOptions {
   owner?: string | undefined;
 }
 
+/** One build to finish, for finishBuilds. */
+export interface BuildToFinish extends FinishBuildOptions {
+  buildId: number;
+  status: FinishedBuildStatus;
+}
+
 /**
  * Records the build's final status and end time, releases its lease and appends the final
  * `status` event (so the executor appends none of its own), all in one transaction; asks the
@@ -241,32 +258,60 @@ export async function finishBuild(
   status: FinishedBuildStatus,
   options: FinishBuildOptions = {},
 ): Promise<BuildRow> {
-  if (!isFinishedStatus(status)) {
-    throw new TypeError(`status must be one of succeeded, failed, errored, aborted (got ${String(status)})`);
-  }
-  return withTransaction(pool, async (client) => {
-    const build = await lockBuild(client, buildId);
-    if (isFinishedStatus(build.status)) {
-      throw new ConveyorError(
-        'CC_E_SCHEDULER_BUILD_FINISHED',
-        `build ${buildId} already finished as ${build.status}; it cannot finish again as ${status}`,
-        { details: { buildId, status: build.status } },
+  const [build] = await finishBuilds(pool, [{ ...options, buildId, status }]);
+  if (build === undefined) throw buildNotFound(buildId);
+  return build;
+}
+
+/**
+ * Finishes several builds in one transaction, as finishBuild does each; all or none: a build that
+ * cannot finish (finished already, lease lost, gone) fails the whole call.
+ */
+export async function finishBuilds(pool: Pool, builds: readonly BuildToFinish[]): Promise<BuildRow[]> {
+  for (const { status } of builds) {
+    if (!isFinishedStatus(status)) {
+      throw new TypeError(
+        `status must be one of succeeded, failed, errored, aborted (got ${String(status)})`,
       );
     }
-    if (options.owner !== undefined && build.lease_owner !== options.owner) {
-      throw leaseLost(buildId, options.owner);
+  }
+  const ids = builds.map((b) => b.buildId);
+  if (new Set(ids).size !== ids.length) throw new TypeError('each build may be finished once per call');
+  if (builds.length === 0) return [];
+  return withTransaction(pool, async (client) => {
+    const locked = await lockBuilds(client, ids);
+    for (const { buildId, status, owner } of builds) {
+      const build = locked.get(buildId);
+      if (build === undefined) throw buildNotFound(buildId);
+      if (isFinishedStatus(build.status)) {
+        throw new ConveyorError(
+          'CC_E_SCHEDULER_BUILD_FINISHED',
+          `build ${buildId} already finished as ${build.status}; it cannot finish again as ${status}`,
+          { details: { buildId, status: build.status } },
+        );
+      }
+      if (owner !== undefined && build.lease_owner !== owner) throw leaseLost(buildId, owner);
     }
     await client.query({
-      name: 'conveyor_finish_build',
+      name: 'conveyor_finish_builds',
       text: `
-        UPDATE builds SET status = $2, end_time = now(), lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = $1`,
-      values: [buildId, status],
+        UPDATE builds SET status = f.status, end_time = now(), lease_owner = NULL, lease_expires_at = NULL
+        FROM unnest($1::bigint[], $2::text[]) AS f (id, status)
+        WHERE builds.id = f.id`,
+      values: [ids, builds.map((b) => b.status)],
     });
-    await insertBuildEvents(client, buildId, [statusEvent(status)]);
-    if (build.job_id !== null)
-      await requestSchedulingAfterBuild(client, build.job_id, status === 'succeeded');
-    return mustGet(client, buildId);
+    await insertBuildEventBatches(
+      client,
+      builds.map(({ buildId, status }) => ({ buildId, events: [statusEvent(status)] })),
+    );
+    await requestSchedulingAfterBuilds(
+      client,
+      builds.flatMap(({ buildId, status }) => {
+        const jobId = locked.get(buildId)?.job_id;
+        return jobId == null ? [] : [{ jobId, succeeded: status === 'succeeded' }];
+      }),
+    );
+    return getBuilds(client, ids);
   });
 }
 
@@ -358,6 +403,21 @@ async function lockBuild(client: PoolClient, buildId: number): Promise<LockedBui
   const build = rows[0];
   if (build === undefined) throw buildNotFound(buildId);
   return build;
+}
+
+/** Locks builds in id order (so two callers never wait for each other in a cycle). */
+async function lockBuilds(
+  client: PoolClient,
+  buildIds: readonly number[],
+): Promise<Map<number, LockedBuild>> {
+  const { rows } = await client.query<LockedBuild & { id: number }>({
+    name: 'conveyor_lock_builds',
+    text: `
+      SELECT id, status, job_id, lease_owner, abort_requested FROM builds
+      WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`,
+    values: [buildIds],
+  });
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 async function mustGet(db: Queryable, buildId: number): Promise<BuildRow> {

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from '../pool.js';
-import { insertBuildEvents, statusEvent } from './build-events.js';
-import { checkLease, getBuild } from './builds.js';
+import { insertBuildEventBatches, statusEvent } from './build-events.js';
+import { checkLease, getBuilds } from './builds.js';
 import type { BuildRow } from './rows.js';
 import { withTransaction } from './transaction.js';
 
@@ -82,58 +82,96 @@ const MAY_START = `
     (SELECT count(*) FROM builds b
      WHERE b.job_id IN (SELECT job_id FROM scope) AND b.status = 'started')::integer AS running`;
 
-const START = `
+const START_MANY = `
   UPDATE builds
   SET status = 'started', start_time = now(), lease_owner = $2,
       lease_expires_at = now() + $3 * interval '1 millisecond'
-  WHERE id = $1`;
+  WHERE id = ANY($1::bigint[])`;
 
 const CANDIDATES_PER_CLAIM = 20;
 
 /**
- * Claims one pending build that may start now, marks it started with a lease for `owner` (kept
- * alive with heartbeatBuild) and appends its `started` status event. Honours each job's
- * max_in_flight and serial groups, also across several processes sharing the database. Resolves
- * null when no build can start.
+ * Claims one pending build that may start now, as claimStartableBuilds does. Resolves null when
+ * no build can start.
  */
 export async function claimStartableBuild(
   pool: Pool,
   owner: string,
   leaseMs: number,
 ): Promise<BuildRow | null> {
+  const [build] = await claimStartableBuilds(pool, owner, leaseMs, 1);
+  return build ?? null;
+}
+
+/**
+ * Claims up to `limit` pending builds that may start now, in queue order, in one transaction:
+ * marks them started with a lease for `owner` (kept alive with heartbeatBuild) and appends their
+ * `started` status events. Honours each job's max_in_flight and serial groups, also across several
+ * processes sharing the database. Resolves no builds when none can start.
+ */
+export async function claimStartableBuilds(
+  pool: Pool,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+): Promise<BuildRow[]> {
   if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
+  if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
   checkLease(leaseMs);
   return withTransaction(pool, async (client) => {
-    // Page through the queue until a build starts: blocked builds never hide startable ones.
+    const claimed: number[] = [];
+    // Unlimited builds start together at the end; a build with limits starts at once, so the
+    // limit checks of the builds after it see it running.
+    const unlimited: number[] = [];
+    // Page through the queue until enough builds start: blocked builds never hide startable ones.
     let after: [number, number] = [0, 0];
-    for (;;) {
+    while (claimed.length < limit) {
       const { rows: candidates } = await client.query<Candidate>({
         name: 'conveyor_claim_build_candidates',
         text: CANDIDATES,
-        values: [CANDIDATES_PER_CLAIM, ...after],
+        values: [Math.max(CANDIDATES_PER_CLAIM, limit), ...after],
       });
       for (const candidate of candidates) {
-        if (!(await mayStart(client, candidate))) continue;
-        await client.query({
-          name: 'conveyor_start_build',
-          text: START,
-          values: [candidate.id, owner, leaseMs],
-        });
-        await insertBuildEvents(client, candidate.id, [statusEvent('started')]);
-        return getBuild(client, candidate.id);
+        if (claimed.length === limit) break;
+        if (isUnlimited(candidate)) {
+          unlimited.push(candidate.id);
+        } else {
+          if (!(await mayStart(client, candidate))) continue;
+          await client.query({
+            name: 'conveyor_start_builds',
+            text: START_MANY,
+            values: [[candidate.id], owner, leaseMs],
+          });
+        }
+        claimed.push(candidate.id);
       }
       const last = candidates.at(-1);
-      if (last === undefined || candidates.length < CANDIDATES_PER_CLAIM) return null;
+      if (last === undefined || candidates.length < Math.max(CANDIDATES_PER_CLAIM, limit)) break;
       after = [last.queue_position, last.id];
     }
+    if (claimed.length === 0) return [];
+    if (unlimited.length > 0) {
+      await client.query({
+        name: 'conveyor_start_builds',
+        text: START_MANY,
+        values: [unlimited, owner, leaseMs],
+      });
+    }
+    await insertBuildEventBatches(
+      client,
+      claimed.map((buildId) => ({ buildId, events: [statusEvent('started')] })),
+    );
+    return getBuilds(client, claimed);
   });
 }
 
-async function mayStart(client: PoolClient, candidate: Candidate): Promise<boolean> {
-  if (candidate.job_id === null) return true;
-  const grouped = candidate.serial_groups.length > 0;
-  if (!grouped && candidate.max_in_flight === null) return true;
+function isUnlimited(candidate: Candidate): boolean {
+  return (
+    candidate.job_id === null || (candidate.serial_groups.length === 0 && candidate.max_in_flight === null)
+  );
+}
 
+async function mayStart(client: PoolClient, candidate: Candidate): Promise<boolean> {
   const { rows: locks } = await client.query<{ locked: boolean }>({
     name: 'conveyor_claim_build_lock',
     text: TRY_LOCK,

@@ -1,7 +1,11 @@
 /** The pipeline state queries: pipelines, jobs, resources and versions, builds, events, checks, gc. */
+
+export { type BuildContextRow, loadBuildContexts } from './build-contexts.js';
 export {
   type AppendedEvents,
   BUILD_EVENTS_CHANNEL,
+  type BuildEventBatch,
+  insertBuildEventBatches,
   insertBuildEvents,
   type StoredBuildEvent,
   selectBuildEvents,
@@ -16,11 +20,14 @@ export {
 export {
   BUILD_ABORTS_CHANNEL,
   type BuildInputToSave,
+  type BuildToFinish,
   createJobBuild,
   createOneOffBuild,
   type FinishBuildOptions,
   finishBuild,
+  finishBuilds,
   getBuild,
+  getBuilds,
   getJobBuild,
   type HeartbeatResult,
   heartbeatBuild,
@@ -40,7 +47,7 @@ export {
   finishCheck,
   releaseCheck,
 } from './checks.js';
-export { claimStartableBuild } from './claim-startable-build.js';
+export { claimStartableBuild, claimStartableBuilds } from './claim-startable-build.js';
 export {
   type ContainerFilter,
   type ContainerRecord,
@@ -111,6 +118,7 @@ export {
   requestPipelineScheduling,
   requestResourceScheduling,
   requestSchedulingAfterBuild,
+  requestSchedulingAfterBuilds,
 } from './schedule-requests.js';
 export {
   type CandidateVersion,
@@ -131,6 +139,7 @@ export {
   type SchedulableJobRow,
   usedInputs,
 } from './scheduling.js';
+export { applyTrackedChanges, type TrackedChange } from './tracked-states.js';
 export { withTransaction } from './transaction.js';
 export {
   deleteVolumeRecord,

@@ -47,21 +47,31 @@ export async function requestResourceScheduling(
 }
 
 /**
- * After a build of a job finished: the job itself (its next pending build, its next `every`
- * version) and, when it succeeded, the jobs downstream of it through `passed:`.
+ * After builds of jobs finished: each job itself (its next pending build, its next `every`
+ * version) and, for those that succeeded, the jobs downstream of them through `passed:`.
  */
+export async function requestSchedulingAfterBuilds(
+  db: Queryable,
+  finished: ReadonlyArray<{ jobId: number; succeeded: boolean }>,
+): Promise<void> {
+  if (finished.length === 0) return;
+  await db.query({
+    name: 'conveyor_request_after_builds',
+    text: `
+      UPDATE jobs SET ${REQUEST}
+      WHERE active AND (
+        id = ANY($1::integer[])
+        OR id IN (SELECT job_id FROM job_inputs WHERE passed_job_ids && $2::integer[])
+      )`,
+    values: [finished.map((f) => f.jobId), finished.filter((f) => f.succeeded).map((f) => f.jobId)],
+  });
+}
+
+/** After a build of a job finished, as requestSchedulingAfterBuilds. */
 export async function requestSchedulingAfterBuild(
   db: Queryable,
   jobId: number,
   succeeded: boolean,
 ): Promise<void> {
-  await db.query({
-    name: 'conveyor_request_after_build',
-    text: `
-      UPDATE jobs SET ${REQUEST}
-      WHERE active AND (
-        id = $1 OR ($2::boolean AND id IN (SELECT job_id FROM job_inputs WHERE passed_job_ids @> ARRAY[$1::integer]))
-      )`,
-    values: [jobId, succeeded],
-  });
+  await requestSchedulingAfterBuilds(db, [{ jobId, succeeded }]);
 }

@@ -1,10 +1,13 @@
 import {
+  applyTrackedChanges,
   type BuildRow,
   claimStartableBuild,
+  claimStartableBuilds,
   createOneOffBuild,
   deleteContainerRecord,
   deleteVolumeRecord,
   finishBuild,
+  finishBuilds,
   getBuild,
   heartbeatBuild,
   listBuildInputs,
@@ -200,6 +203,124 @@ describe('claimStartableBuild', () => {
     expect(await claimAll()).toEqual([]);
     await unpauseJob(database.pool, saved.jobs.held as number);
     expect(await claimAll()).toEqual([build?.id]);
+  });
+});
+
+describe('claimStartableBuilds', () => {
+  it('claims a batch in queue order, honouring max_in_flight and serial', async () => {
+    const saved = await jobsWith({
+      two: { maxInFlight: 2 },
+      free: {},
+      serial: { serial: true, maxInFlight: 1 },
+    });
+    const [two1, two2] = await trigger(saved.jobs.two as number, 3);
+    const [free1, free2] = await trigger(saved.jobs.free as number, 2);
+    const [serial1] = await trigger(saved.jobs.serial as number, 2);
+    const claimed = await claimStartableBuilds(database.pool, 'web-1', LEASE, 10);
+    // A job with limits gives one build per batch (its next one waits for the first to start).
+    expect(claimed.map((build) => build.id)).toEqual([two1?.id, free1?.id, free2?.id, serial1?.id]);
+    const next = await claimStartableBuilds(database.pool, 'web-1', LEASE, 10);
+    expect(next.map((build) => build.id)).toEqual([two2?.id]);
+    expect(claimed.every((build) => build.status === 'started' && build.lease_owner === 'web-1')).toBe(true);
+    for (const build of claimed) {
+      const events = await readEvents(database.pool, build.id, -1);
+      expect(events.map((stored) => stored.event)).toMatchObject([
+        { event: 'status', data: { status: 'started' } },
+      ]);
+    }
+    expect(await claimStartableBuilds(database.pool, 'web-1', LEASE, 10)).toEqual([]);
+  });
+
+  it('stops at the limit and never hands a build to two concurrent batch claimers', async () => {
+    const saved = await jobsWith({ wide: {} });
+    const created = await trigger(saved.jobs.wide as number, 15);
+    expect(await claimStartableBuilds(database.pool, 'web-0', LEASE, 4)).toHaveLength(4);
+    const claimAllInBatches = async (owner: string) => {
+      const ids: number[] = [];
+      for (;;) {
+        const batch = await claimStartableBuilds(database.pool, owner, LEASE, 3);
+        if (batch.length === 0) return ids;
+        ids.push(...batch.map((build) => build.id));
+      }
+    };
+    const claimed = (await Promise.all(['a', 'b', 'c', 'd'].map(claimAllInBatches))).flat();
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed).toHaveLength(created.length - 4);
+  });
+});
+
+describe('finishBuilds', () => {
+  it('finishes several builds in one transaction, each with its final status event', async () => {
+    const saved = await jobsWith({ many: {} });
+    await trigger(saved.jobs.many as number, 2);
+    const [a, b] = await claimStartableBuilds(database.pool, 'web-1', LEASE, 2);
+    const finished = await finishBuilds(database.pool, [
+      { buildId: a?.id as number, status: 'succeeded', owner: 'web-1' },
+      { buildId: b?.id as number, status: 'failed', owner: 'web-1' },
+    ]);
+    expect(finished.map((build) => [build.id, build.status, build.lease_owner])).toEqual([
+      [a?.id, 'succeeded', null],
+      [b?.id, 'failed', null],
+    ]);
+    const last = async (id: number) => (await readEvents(database.pool, id, -1)).at(-1)?.event;
+    expect(await last(a?.id as number)).toMatchObject({ event: 'status', data: { status: 'succeeded' } });
+    expect(await last(b?.id as number)).toMatchObject({ event: 'status', data: { status: 'failed' } });
+  });
+
+  it('finishes none when one of them cannot finish', async () => {
+    const saved = await jobsWith({ some: {} });
+    await trigger(saved.jobs.some as number, 2);
+    const [a, b] = await claimStartableBuilds(database.pool, 'web-1', LEASE, 2);
+    await finishBuild(database.pool, b?.id as number, 'succeeded');
+    const refused = await rejection(
+      finishBuilds(database.pool, [
+        { buildId: a?.id as number, status: 'succeeded' },
+        { buildId: b?.id as number, status: 'failed' },
+      ]),
+    );
+    expect(isConveyorError(refused, 'CC_E_SCHEDULER_BUILD_FINISHED')).toBe(true);
+    expect((await getBuild(database.pool, a?.id as number))?.status).toBe('started');
+  });
+});
+
+describe('applyTrackedChanges', () => {
+  it('moves containers and volumes through creating, created, destroying and gone in batches', async () => {
+    const build = await createOneOffBuild(database.pool, { team: 'main', plan: {} });
+    const change = (
+      kind: 'container' | 'volume',
+      handle: string,
+      state: 'creating' | 'created' | 'destroying' | 'gone',
+    ) => ({
+      kind,
+      handle,
+      state,
+      plugin: kind === 'container' ? 'local' : 'naive',
+      worker: 'local',
+      buildId: build.id,
+    });
+    expect(
+      await applyTrackedChanges(database.pool, [
+        change('container', 'tc-1', 'creating'),
+        change('volume', 'tv-1', 'creating'),
+        change('container', 'tc-2', 'creating'),
+      ]),
+    ).toEqual([true, true, true]);
+    expect(
+      await applyTrackedChanges(database.pool, [
+        change('container', 'tc-1', 'created'),
+        change('volume', 'tv-1', 'destroying'),
+        change('container', 'tc-2', 'gone'),
+        change('container', 'tc-missing', 'created'),
+      ]),
+    ).toEqual([true, true, true, false]);
+    const containers = await listContainerRecords(database.pool, { buildId: build.id });
+    expect(containers.map((row) => [row.handle, row.state, row.runtime])).toEqual([
+      ['tc-1', 'created', 'local'],
+    ]);
+    const volumes = await listVolumeRecords(database.pool, { buildId: build.id });
+    expect(volumes.map((row) => [row.handle, row.state, row.driver])).toEqual([
+      ['tv-1', 'destroying', 'naive'],
+    ]);
   });
 });
 

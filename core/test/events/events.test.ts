@@ -3,6 +3,7 @@ import { isConveyorError } from '@conveyor/core/errors';
 import {
   appendEvents,
   type BuildEvent,
+  createBuildEventWriter,
   readEvents,
   type StoredBuildEvent,
   subscribeToBuildEvents,
@@ -104,6 +105,51 @@ describe('appendEvents', () => {
       lastEventId: 2,
     });
     expect(await appendEvents(database.pool, build.id, [])).toBeNull();
+  });
+});
+
+describe('createBuildEventWriter', () => {
+  it("stores many builds' events together, each build in the order of its appends, and resolves each append's ids", async () => {
+    const builds = await Promise.all(Array.from({ length: 4 }, () => newBuild()));
+    const writer = createBuildEventWriter(database.pool);
+    const appended = await Promise.all(
+      builds.flatMap((build) =>
+        Array.from({ length: 5 }, (_, i) =>
+          writer.append(build.id, [log(`${build.id}.${i}.a`), log(`${build.id}.${i}.b`)]),
+        ),
+      ),
+    );
+    // Per build: appends got consecutive ranges in call order.
+    builds.forEach((_, b) => {
+      expect(appended.slice(b * 5, b * 5 + 5)).toEqual(
+        Array.from({ length: 5 }, (_, i) => ({ firstEventId: i * 2, lastEventId: i * 2 + 1 })),
+      );
+    });
+    for (const build of builds) {
+      const events = await readEvents(database.pool, build.id, -1);
+      expect(payloads(events)).toEqual(
+        Array.from({ length: 5 }, (_, i) => [`${build.id}.${i}.a`, `${build.id}.${i}.b`]).flat(),
+      );
+    }
+  });
+
+  it('fails only the append that is at fault when a batch cannot be stored', async () => {
+    const build = await newBuild();
+    const writer = createBuildEventWriter(database.pool);
+    const results = await Promise.allSettled([
+      writer.append(build.id, [log('first')]),
+      writer.append(build.id, [log('second')]),
+      // No such build: the foreign key refuses it, and only it.
+      writer.append(2_000_000_000, [log('orphan')]),
+      writer.append(build.id, [log('third')]),
+    ]);
+    expect(results.map((result) => result.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(payloads(await readEvents(database.pool, build.id, -1))).toEqual(['first', 'second', 'third']);
   });
 });
 

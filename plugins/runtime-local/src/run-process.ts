@@ -1,15 +1,16 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { type CallContext, PluginError, type runtime } from '@conveyor/plugin-api';
 import type { LocalRuntimeConfig } from './config.js';
 import { containerPath } from './container-paths.js';
 import type { ContainerStore } from './container-store.js';
 import { assertCurrentUser } from './current-user.js';
+import { type LaunchedProcess, Launcher } from './launcher.js';
 import { signalGroup } from './process-groups.js';
+
+/** This worker thread's launcher: step processes start there, not by forking the server. */
+const launcher = new Launcher();
 
 /** Used when the Conveyor process itself has no PATH. */
 const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -54,33 +55,30 @@ export async function runProcess(
     );
   }
 
-  const child = spawn(spec.path, spec.args ?? [], {
-    cwd,
-    env: processEnv(container.spec.env, spec.env),
-    // Its own process group: signal and destroy kill the whole tree with kill(-pgid).
-    detached: true,
-    stdio: [request.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  });
-  const pid = child.pid;
-  if (pid === undefined) {
-    const [error] = (await once(child, 'error')) as [NodeJS.ErrnoException];
+  let child: LaunchedProcess;
+  try {
+    child = await launcher.launch({
+      path: spec.path,
+      args: spec.args ?? [],
+      cwd,
+      env: processEnv(container.spec.env, spec.env),
+      stdin: request.stdin === true,
+    });
+  } catch (error) {
+    if (error instanceof PluginError) throw error;
+    const { code, message } = error as NodeJS.ErrnoException;
     throw new PluginError(
       'LOCAL_SPAWN_FAILED',
-      `cannot start ${JSON.stringify(spec.path)} in container ${handle}: ${error.code ?? error.message}`,
+      `cannot start ${JSON.stringify(spec.path)} in container ${handle}: ${code ?? message}`,
       { cause: error },
     );
   }
-  child.on('error', () => {
-    // After a successful spawn only kill() reports here; the exit status says what happened.
-  });
-  // Not events.once: that would reject on 'error', and the exit status is what matters here.
-  const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.once('close', (code, signal) => resolve([code, signal])),
-  );
+  const pid = child.pid;
 
   const record = { processId, pid, pgid: pid, path: spec.path, startedAt: new Date().toISOString() };
   try {
     store.recordProcessSync(handle, record);
+    child.adopted();
   } catch (error) {
     // Destroyed while we were starting: the process must not outlive its container.
     signalGroup(pid, 'SIGKILL');
@@ -93,22 +91,19 @@ export async function runProcess(
     );
   }
 
-  for (const stream of ['stdout', 'stderr'] as const) {
-    // A decoder per stream: a chunk may end inside a multi-byte character.
-    const decoder = new StringDecoder('utf8');
-    const readable = child[stream];
-    readable?.on('data', (chunk: Buffer) => {
-      const text = decoder.write(chunk);
-      if (text) context.output(stream, text);
-    });
-    readable?.on('end', () => {
-      const rest = decoder.end();
-      if (rest) context.output(stream, rest);
-    });
-  }
-  if (request.stdin && child.stdin) pumpStdin(context.read(), child.stdin).catch(() => undefined);
+  // A decoder per stream: a chunk may end inside a multi-byte character.
+  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  child.onOutput((stream, chunk) => {
+    const text = decoders[stream].write(chunk);
+    if (text) context.output(stream, text);
+  });
+  if (request.stdin) pumpStdin(context.read(), child).catch(() => undefined);
 
-  const [code, signal] = await closed;
+  const { code, signal } = await child.exited;
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const rest = decoders[stream].end();
+    if (rest) context.output(stream, rest);
+  }
   const response: runtime.RunResponse =
     code !== null
       ? { exitStatus: code }
@@ -134,16 +129,10 @@ function processEnv(
   };
 }
 
-async function pumpStdin(input: AsyncIterable<Uint8Array>, stdin: Writable): Promise<void> {
-  // EPIPE when the process exits without reading all of it: not an error of the step.
-  stdin.on('error', () => undefined);
-  const gone = once(stdin, 'close').catch(() => undefined);
+async function pumpStdin(input: AsyncIterable<Uint8Array>, child: LaunchedProcess): Promise<void> {
   try {
-    for await (const chunk of input) {
-      if (stdin.destroyed) return;
-      if (!stdin.write(chunk)) await Promise.race([once(stdin, 'drain'), gone]);
-    }
+    for await (const chunk of input) child.writeStdin(chunk);
   } finally {
-    stdin.end();
+    child.endStdin();
   }
 }
