@@ -57,6 +57,41 @@ export async function verifyToken(db: Queryable, token: string): Promise<TokenId
   return row === undefined ? null : { name: row.name, role: row.role };
 }
 
+export interface TokenVerifierOptions {
+  /** How long a verified token is trusted without asking the database again. Default 5000 ms. */
+  cacheMs?: number | undefined;
+  /** Tokens remembered at most; the oldest is forgotten first. Default 1000. */
+  maxEntries?: number | undefined;
+}
+
+/**
+ * verifyToken with a short memory: a client that sends many requests (a `cc watch`, a script
+ * triggering builds) costs one round trip per token every `cacheMs`, not one per request. Only
+ * valid tokens are remembered, so a new token works at once; a token removed from the database
+ * stops working here within `cacheMs`.
+ */
+export function createTokenVerifier(
+  db: Queryable,
+  options: TokenVerifierOptions = {},
+): (token: string) => Promise<TokenIdentity | null> {
+  const cacheMs = options.cacheMs ?? 5000;
+  const maxEntries = options.maxEntries ?? 1000;
+  const known = new Map<string, { identity: TokenIdentity; until: number }>();
+  return async (token) => {
+    if (typeof token !== 'string' || !token.startsWith(TOKEN_PREFIX)) return null;
+    const key = digest(token).toString('hex');
+    const hit = known.get(key);
+    if (hit && hit.until > Date.now()) return hit.identity;
+    known.delete(key);
+    const identity = await verifyToken(db, token);
+    if (identity) {
+      if (known.size >= maxEntries) known.delete(known.keys().next().value as string);
+      known.set(key, { identity, until: Date.now() + cacheMs });
+    }
+    return identity;
+  };
+}
+
 interface TokenRow {
   name: string;
   role: string;

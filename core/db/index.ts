@@ -1,5 +1,11 @@
 /** @conveyor/core/db: Conveyor's persistence layer — Postgres (embedded or external), migrations, queries. */
-export { ensureAdminToken, type TokenIdentity, verifyToken } from './auth-tokens.js';
+export {
+  createTokenVerifier,
+  ensureAdminToken,
+  type TokenIdentity,
+  type TokenVerifierOptions,
+  verifyToken,
+} from './auth-tokens.js';
 export { type Database, type DatabaseOptions, openDatabase } from './database.js';
 export {
   type EmbeddedPostgres,

@@ -7,8 +7,8 @@ import {
   type Database,
   ensureAdminToken,
   openDatabase,
+  createTokenVerifier,
   syncInstalledPlugins,
-  verifyToken,
 } from '../db/index.js';
 import { closeBuildEventSubscriptions } from '../events/index.js';
 import { startGc } from '../gc/index.js';
@@ -165,7 +165,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
     const api = await buildApi(
       {
-        verifyToken: (token) => verifyToken(db.pool, token),
+        verifyToken: createTokenVerifier(db.pool),
         listPlugins: async () => plugins.list(),
         info: { version: coreVersion, pluginApiVersion: PLUGIN_API_VERSION },
         ...services,

@@ -65,7 +65,8 @@ export {
   listDestroyingContainers,
   markGarbage,
 } from './garbage.js';
-export { getJob, getJobByName, listJobs, pauseJob, unpauseJob } from './jobs.js';
+export {
+  findActiveJobId, getJob, getJobByName, listJobs, pauseJob, unpauseJob } from './jobs.js';
 export {
   archivePipeline,
   destroyPipeline,

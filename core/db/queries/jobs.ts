@@ -78,6 +78,25 @@ export async function getJobByName(db: Queryable, pipelineId: number, name: stri
   return rows[0] ?? null;
 }
 
+/** The id of a job in the config of a team's pipeline, by names: one round trip, no configs read. */
+export async function findActiveJobId(
+  db: Queryable,
+  team: string,
+  pipeline: string,
+  job: string,
+): Promise<number | null> {
+  const { rows } = await db.query<{ id: number }>({
+    name: 'conveyor_find_active_job_id',
+    text: `
+      SELECT j.id FROM jobs j
+      JOIN pipelines p ON p.id = j.pipeline_id
+      JOIN teams t ON t.id = p.team_id
+      WHERE t.name = $1 AND p.name = $2 AND j.name = $3 AND j.active`,
+    values: [team, pipeline, job],
+  });
+  return rows[0]?.id ?? null;
+}
+
 /** A paused job gets no new builds and starts none of its pending ones. */
 export async function pauseJob(db: Queryable, jobId: number, by?: string): Promise<void> {
   const { rowCount } = await db.query(

@@ -16,7 +16,7 @@ import {
 } from '../../db/index.js';
 import { triggerJob } from '../../scheduler/index.js';
 import type { ApiServicesDeps } from './deps.js';
-import { requireJob, requirePipeline } from './lookups.js';
+import { requireActiveJobId, requireJob, requirePipeline } from './lookups.js';
 import { jobModel, presentBuild, presentJob } from './present.js';
 import { translating } from './translate-error.js';
 
@@ -55,13 +55,13 @@ export function createJobService(deps: ApiServicesDeps): JobService {
     },
 
     async trigger(ref, by) {
-      const { job } = await requireJob(pool, ref);
+      const jobId = await requireActiveJobId(pool, ref);
       const build = await translating(
         {
           ...jobGone(ref),
           CC_E_SCHEDULER_MANUAL_TRIGGER_DISABLED: () => manualTriggerDisabled(ref),
         },
-        () => triggerJob(pool, job.id, { by }),
+        () => triggerJob(pool, jobId, { by }),
       );
       return presentBuild(build);
     },

@@ -11,6 +11,7 @@ import {
 } from '../../api/index.js';
 import {
   type BuildRow,
+  findActiveJobId,
   getBuild,
   getJobByName,
   getPipeline,
@@ -37,6 +38,15 @@ export async function requirePipeline(db: Queryable, ref: PipelineRef): Promise<
   if (pipeline !== null) return pipeline;
   await requireTeam(db, ref.team);
   throw pipelineNotFound(ref);
+}
+
+/** A job's id only, for the hot paths that need no more (a trigger); the same 404s as requireJob. */
+export async function requireActiveJobId(db: Queryable, ref: JobRef): Promise<number> {
+  const id = await findActiveJobId(db, ref.team, ref.pipeline, ref.job);
+  if (id !== null) return id;
+  // Which part is missing decides the 404: look again the long way.
+  const { job } = await requireJob(db, ref);
+  return job.id;
 }
 
 export interface JobLookup {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ensureAdminToken, verifyToken } from '@conveyor/core/db';
+import { createTokenVerifier, ensureAdminToken, verifyToken } from '@conveyor/core/db';
 import { createTestDatabase, type TestDatabase } from '@conveyor/test/harness/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -89,6 +89,25 @@ describe('admin token', () => {
     await verifyToken(database.pool, token);
     const touched = await lastUsed();
     expect(touched?.getTime()).toBeGreaterThan(stale?.getTime() ?? Number.POSITIVE_INFINITY);
+  });
+
+  it('remembers a valid token for cacheMs, and never an invalid one', async () => {
+    const verify = createTokenVerifier(database.pool, { cacheMs: 60_000 });
+    expect(await verify(token)).toEqual({ name: 'admin', role: 'admin' });
+    const wrong = `cc_${'y'.repeat(43)}`;
+    expect(await verify(wrong)).toBeNull();
+    // The token's row changes owner: the verifier still answers from memory within cacheMs...
+    await database.pool.query(`UPDATE auth_tokens SET role = 'viewer' WHERE name = 'admin'`);
+    try {
+      expect(await verify(token)).toEqual({ name: 'admin', role: 'admin' });
+      // ...and a verifier that remembers nothing asks the database every time.
+      expect(await createTokenVerifier(database.pool, { cacheMs: 0 })(token)).toEqual({
+        name: 'admin',
+        role: 'viewer',
+      });
+    } finally {
+      await database.pool.query(`UPDATE auth_tokens SET role = 'admin' WHERE name = 'admin'`);
+    }
   });
 
   it('is not recreated while another admin token exists under another name', async () => {
