@@ -1,7 +1,8 @@
-import type { resourceType, Version } from '@conveyor/plugin-api';
+import type { Version } from '@conveyor/plugin-api';
 import { ConveyorError } from '../errors/index.js';
 import type { GetStep } from '../plan/build-plan.generated.js';
 import type { BuildContext } from './build-context.js';
+import { type Fetched, fetchVersion } from './fetch-version.js';
 import { interrupted } from './interruption.js';
 import { type StepOutcome, succeeded } from './outcome.js';
 import { redactDeep } from './redaction.js';
@@ -31,21 +32,23 @@ export async function runGetStep(
   checkResourceConfig(client, what, source, params, 'getParams');
   const version = await versionToFetch(build, step, source, what, signal);
 
-  const directory = await build.ledger.createVolume(step.id, 'get', { type: 'empty' });
   if (signal.aborted) return interrupted(signal);
   await events.emit({ event: 'start-get', data: { origin, time: events.time() } });
 
   const output = outputToLogs(events, step.id);
-  let fetched: resourceType.GetResponse;
+  let fetched: Fetched;
   try {
-    fetched = await client.call(
-      'get',
-      { source, version, ...(params ? { params } : {}), directory, build: deps.build },
-      { signal, onOutput: output.onOutput, timeoutMs: step.timeoutMs },
+    fetched = await fetchVersion(build, step.id, 'get', { client, source, version, params }, (directory) =>
+      client.call(
+        'get',
+        { source, version, ...(params ? { params } : {}), directory, build: deps.build },
+        { signal, onOutput: output.onOutput, timeoutMs: step.timeoutMs },
+      ),
     );
   } finally {
     output.end();
   }
+  const { volume: directory, response } = fetched;
   scope.registerArtifact(step.name, directory);
   await events.emit({
     event: 'finish-get',
@@ -54,8 +57,8 @@ export async function runGetStep(
       time: events.time(),
       succeeded: true,
       exit_status: 0,
-      version: fetched.version,
-      ...(fetched.metadata ? { metadata: redactDeep(fetched.metadata, events.redact) } : {}),
+      version: response.version,
+      ...(response.metadata ? { metadata: redactDeep(response.metadata, events.redact) } : {}),
     },
   });
   return succeeded;

@@ -5,10 +5,13 @@
 export { ARTIFACT_LABEL, ROLE_LABEL, STEP_LABEL } from './resource-ledger.js';
 export { runBuild } from './run-build.js';
 export type {
+  BuildCaches,
   BuildResult,
   ExecutorDeps,
   InterpolationScope,
   KeepCandidate,
+  ResourceCacheRequest,
+  ResourceCacheSlot,
   RunBuildOptions,
   SetPipelineRequest,
   TrackedResource,

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Labels, runtime, VolumeRef, volume } from '@conveyor/plugin-api';
 import { ConveyorError } from '../errors/index.js';
 import { conveyorLabels } from '../gc/labels.js';
-import type { ExecutorDeps, KeepCandidate, TrackedResource } from './types.js';
+import type { BuildResult, ExecutorDeps, KeepCandidate, TrackedResource } from './types.js';
 
 interface Entry {
   readonly kind: 'container' | 'volume';
   readonly handle: string;
   readonly stepId: string;
+  readonly parent?: string | undefined;
   state: TrackedResource['state'];
 }
 
@@ -39,7 +40,11 @@ export class ResourceLedger {
     strategy: volume.VolumeStrategy,
     artifact?: string,
   ): Promise<VolumeRef> {
-    const entry = await this.#begin('volume', stepId);
+    const entry = await this.#begin(
+      'volume',
+      stepId,
+      strategy.type === 'child' ? strategy.parent : undefined,
+    );
     const labels = this.#labels(stepId, role);
     if (artifact !== undefined) labels[ARTIFACT_LABEL] = artifact;
     const reply = await this.#deps.volumes.call('createVolume', { handle: entry.handle, strategy, labels });
@@ -63,7 +68,10 @@ export class ResourceLedger {
    * first (a copy-on-write child before its parent). Never rejects: what cannot be destroyed
    * stays recorded as `destroying` for GC, and is returned.
    */
-  async releaseAll(keep: ((resource: KeepCandidate) => boolean) | undefined): Promise<TrackedResource[]> {
+  async releaseAll(
+    result: BuildResult,
+    keep: ((resource: KeepCandidate) => boolean) | undefined,
+  ): Promise<TrackedResource[]> {
     const leftovers: TrackedResource[] = [];
     const order = [
       ...this.#entries.filter((e) => e.kind === 'container').reverse(),
@@ -73,7 +81,7 @@ export class ResourceLedger {
       if (entry.state === 'gone') continue;
       if (
         entry.state === 'created' &&
-        keep?.({ kind: entry.kind, handle: entry.handle, stepId: entry.stepId })
+        keep?.({ kind: entry.kind, handle: entry.handle, stepId: entry.stepId, result })
       ) {
         continue;
       }
@@ -92,8 +100,8 @@ export class ResourceLedger {
     return leftovers;
   }
 
-  async #begin(kind: Entry['kind'], stepId: string): Promise<Entry> {
-    const entry: Entry = { kind, handle: this.#handle(kind), stepId, state: 'creating' };
+  async #begin(kind: Entry['kind'], stepId: string, parent?: string): Promise<Entry> {
+    const entry: Entry = { kind, handle: this.#handle(kind), stepId, parent, state: 'creating' };
     await this.#track(entry);
     // Listed only once recorded: release never destroys what the caller never heard of.
     this.#entries.push(entry);
@@ -107,7 +115,12 @@ export class ResourceLedger {
 
   async #track(entry: Entry): Promise<void> {
     try {
-      await this.#deps.track({ kind: entry.kind, handle: entry.handle, state: entry.state });
+      await this.#deps.track({
+        kind: entry.kind,
+        handle: entry.handle,
+        state: entry.state,
+        ...(entry.state === 'creating' && entry.parent ? { parent: entry.parent } : {}),
+      });
     } catch (error) {
       throw new ConveyorError(
         'CC_E_EXEC_EVENT_FAILED',

@@ -26,7 +26,7 @@ export async function runBuild(
   const scope = new RunScope();
   // Artifacts the caller made (the uploaded inputs of a one-off build); the caller owns them.
   for (const [name, volume] of options.artifacts ?? []) scope.registerArtifact(name, volume);
-  let outcome: StepOutcome;
+  let outcome: StepOutcome = { ok: false, faults: [] };
   try {
     outcome = await run.run(plan.root, scope, options.signal);
   } catch (error) {
@@ -41,10 +41,14 @@ export async function runBuild(
   } finally {
     // Before release: the caller picks which artifacts to keep (a one-off build's outputs).
     options.onArtifacts?.(scope.artifacts());
-    await run.ledger.releaseAll(options.keep);
+    await run.ledger.releaseAll(resultOf(outcome, options.signal), options.keep);
   }
   await run.events.flush().catch(() => undefined);
-  if (options.signal.aborted || isCanceled(outcome)) return 'aborted';
+  return resultOf(outcome, options.signal);
+}
+
+function resultOf(outcome: StepOutcome, signal: AbortSignal): BuildResult {
+  if (signal.aborted || isCanceled(outcome)) return 'aborted';
   if (outcome.faults.length > 0) return 'errored';
   return outcome.ok ? 'succeeded' : 'failed';
 }

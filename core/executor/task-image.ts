@@ -2,6 +2,7 @@ import type { runtime } from '@conveyor/plugin-api';
 import { ConveyorError } from '../errors/index.js';
 import type { TaskStep } from '../plan/build-plan.generated.js';
 import type { BuildContext } from './build-context.js';
+import { fetchVersion } from './fetch-version.js';
 import { latestVersion, outputToLogs } from './resource-calls.js';
 import type { RunScope } from './run-scope.js';
 import type { TaskConfig } from './task-config.js';
@@ -44,22 +45,28 @@ export async function taskImage(
   const client = build.deps.resourceType(image.type);
   const version =
     image.version ?? (await latestVersion(client, image.source, `the image of ${what}`, signal));
-  const volume = await build.ledger.createVolume(step.id, 'image', { type: 'empty' });
   const output = outputToLogs(build.events, step.id);
   try {
-    await client.call(
-      'get',
-      {
-        source: image.source,
-        version,
-        ...(image.params ? { params: image.params } : {}),
-        directory: volume,
-        build: build.deps.build,
-      },
-      { signal, onOutput: output.onOutput },
+    const { volume } = await fetchVersion(
+      build,
+      step.id,
+      'image',
+      { client, source: image.source, version, params: image.params },
+      (directory) =>
+        client.call(
+          'get',
+          {
+            source: image.source,
+            version,
+            ...(image.params ? { params: image.params } : {}),
+            directory,
+            build: build.deps.build,
+          },
+          { signal, onOutput: output.onOutput },
+        ),
     );
+    return { type: 'volume', volume };
   } finally {
     output.end();
   }
-  return { type: 'volume', volume };
 }

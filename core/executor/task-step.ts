@@ -72,7 +72,10 @@ export async function runTaskStep(
   // 3. Caches: empty for now; Conveyor does not keep them between builds yet.
   for (const cache of config.caches) {
     if (byPath.has(cache.path)) continue;
-    const volume = await build.ledger.createVolume(step.id, 'cache', { type: 'empty' });
+    // The job's cache for this step and path persists across builds; otherwise it starts empty.
+    const volume =
+      (await build.deps.caches?.task(step.name, cache.path)) ??
+      (await build.ledger.createVolume(step.id, 'cache', { type: 'empty' }));
     mounts.push({ volume, destination: cache.path });
     byPath.set(cache.path, volume);
   }

@@ -1,4 +1,4 @@
-import type { BuildMetadata, VolumeRef } from '@conveyor/plugin-api';
+import type { BuildMetadata, Metadata, Version, VolumeRef } from '@conveyor/plugin-api';
 import type { BuildEvent } from '../events/build-event.generated.js';
 import type { PluginClient } from '../plugins/index.js';
 
@@ -10,6 +10,42 @@ export interface TrackedResource {
   kind: 'container' | 'volume';
   handle: string;
   state: 'creating' | 'created' | 'destroying' | 'gone';
+  /** A copy-on-write child's parent volume, when it is created: the parent must outlive it. */
+  parent?: string | undefined;
+}
+
+/** What a resource cache is for: one version of one resource, fetched with these params. */
+export interface ResourceCacheRequest {
+  /** The resource type plugin that fetches it, as `name@version`. */
+  resourceType: string;
+  source: Record<string, unknown>;
+  version: Version;
+  params?: Record<string, unknown> | undefined;
+}
+
+/**
+ * A resource cache as a get finds it: `ready` to share (the get gives its step a child of it),
+ * to `fill` (this build fetches into it, then says `ready` or `abandon`), or `none` (another
+ * build is filling it: fetch into a volume of the build's own).
+ */
+export type ResourceCacheSlot =
+  | { state: 'ready'; volume: VolumeRef; version: Version; metadata?: Metadata | undefined }
+  | {
+      state: 'fill';
+      volume: VolumeRef;
+      ready(fetched: { version: Version; metadata?: Metadata | undefined }): Promise<void>;
+      abandon(): Promise<void>;
+    }
+  | { state: 'none' };
+
+/** Volumes that outlive a build: resource caches and task caches. */
+export interface BuildCaches {
+  resource(request: ResourceCacheRequest): Promise<ResourceCacheSlot>;
+  /**
+   * The persistent volume of a task step's cache path for this build's job; null when there is
+   * none to give (a one-off build, or another build is creating it): the task gets an empty one.
+   */
+  task(stepName: string, path: string): Promise<VolumeRef | null>;
 }
 
 /** What `interpolate` may resolve besides credentials: the build's local vars (`((.:name))`). */
@@ -47,6 +83,8 @@ export interface ExecutorDeps {
   redact(text: string): string;
   /** Records a container's or volume's state, so GC can reap what a crash leaves. */
   track(resource: TrackedResource): Promise<void>;
+  /** Resource and task caches; without them every get fetches and every task cache starts empty. */
+  caches?: BuildCaches | undefined;
   /** Saves a pipeline (set_pipeline); absent where pipelines cannot be set. */
   setPipeline?(request: SetPipelineRequest): Promise<{ changed: boolean }>;
   /** The clock, in milliseconds; Date.now by default. */
@@ -59,6 +97,8 @@ export interface KeepCandidate {
   handle: string;
   /** The plan step that made it. */
   stepId: string;
+  /** How the build ended. */
+  result: BuildResult;
 }
 
 export interface RunBuildOptions {

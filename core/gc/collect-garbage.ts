@@ -6,6 +6,7 @@ import {
   listDestroyableVolumes,
   listDestroyingContainers,
   markGarbage,
+  markStaleCaches,
   type Pool,
 } from '../db/index.js';
 import { ConveyorError } from '../errors/index.js';
@@ -22,7 +23,11 @@ export interface GcOptions {
   worker?: string | undefined;
   /** Per plugin call. Default 60 s. */
   callTimeoutMs?: number | undefined;
+  /** A resource cache not used for this long goes. Default 24 hours. */
+  cacheIdleMs?: number | undefined;
 }
+
+const kDefaultCacheIdleMs = 24 * 60 * 60_000;
 
 export interface GcReport {
   /** Handles destroyed because their rows said so (or their builds had finished). */
@@ -38,7 +43,9 @@ export interface GcReport {
 /**
  * One garbage collection pass, safe to repeat and to run in several processes at once:
  *
- * 1. Containers and volumes of finished (or deleted) builds move to 'destroying'.
+ * 1. Containers and volumes of finished (or deleted) builds move to 'destroying' (unless kept,
+ *    e.g. a failed build's for `cc intercept`), and so do stale caches' volumes: resource caches
+ *    unused for `cacheIdleMs`, caches whose filling build died, task caches of removed jobs.
  * 2. Each 'destroying' container is destroyed through its runtime, then its row deleted.
  * 3. Each 'destroying' volume is destroyed through its driver once no child volume and no
  *    container row refers to it (children first, so a copy-on-write parent outlives its clones),
@@ -60,6 +67,7 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
     errors: [],
   };
 
+  await markStaleCaches(pool, { idleMs: options.cacheIdleMs ?? kDefaultCacheIdleMs });
   await markGarbage(pool, { worker, buildLabel: BUILD_LABEL });
 
   for (const row of await listDestroyingContainers(pool, worker)) {

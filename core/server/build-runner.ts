@@ -11,7 +11,8 @@ import {
   groupCommit,
   heartbeatBuild,
   KEEP_UNTIL_LABEL,
-  labelVolumeRecord,
+  labelContainerRecords,
+  labelVolumeRecords,
   loadBuildContexts,
   type Pool,
   saveBuildOutput,
@@ -22,6 +23,7 @@ import { type BuildEvent, type BuildEventWriter, createBuildEventWriter } from '
 import {
   ARTIFACT_LABEL,
   type ExecutorDeps,
+  type KeepCandidate,
   ROLE_LABEL,
   runBuild,
   type SetPipelineRequest,
@@ -29,6 +31,7 @@ import {
 import { BUILD_LABEL } from '../gc/index.js';
 import { type BuildPlan, compileJobPlan, type PlanStep, type PutStep } from '../plan/index.js';
 import type { PluginClient, PluginHost } from '../plugins/index.js';
+import { buildCaches } from './build-caches.js';
 import { type ConfiguredPlugins, pipelineCredentialManagers } from './configured-plugins.js';
 import { oneOffTaskStep } from './services/one-off-plan.js';
 
@@ -68,6 +71,18 @@ const kDefaults = { leaseMs: 30_000, heartbeatMs: 2_000, pollMs: 500, concurrenc
 
 /** How long a one-off build's outputs wait to be downloaded. */
 const kOutputRetentionMs = 10 * 60_000;
+/** How long a failed job build's containers wait to be intercepted, at most. */
+const kInterceptRetentionMs = 12 * 60 * 60_000;
+
+/**
+ * What outlives the build: a one-off build's outputs (for `cc execute` to download), and every
+ * container and volume of a job build that failed or errored (for `cc intercept`), as Concourse
+ * keeps the containers of failed builds.
+ */
+function keeps(build: BuildRow, prepared: PreparedBuild, candidate: KeepCandidate): boolean {
+  if (prepared.keepOutputs) return candidate.kind === 'volume' && prepared.outputs.has(candidate.handle);
+  return build.job_id !== null && (candidate.result === 'failed' || candidate.result === 'errored');
+}
 
 /** The worker name rows carry on this single-machine setup. */
 const LOCAL_WORKER = 'local';
@@ -196,12 +211,15 @@ async function runClaimedBuild(
   let status: 'succeeded' | 'failed' | 'errored' | 'aborted';
   try {
     const prepared = await prepareBuild(o, build, await context);
+    const kept: KeepCandidate[] = [];
     const result = await runBuild(prepared.plan, executorDeps(o, writers, build, prepared, emit), {
       signal: controller.signal,
       ...(prepared.artifacts.size ? { artifacts: prepared.artifacts } : {}),
-      // A one-off build's outputs stay for `cc execute` to download; gc reaps them later.
-      keep: (candidate) =>
-        prepared.keepOutputs && candidate.kind === 'volume' && prepared.outputs.has(candidate.handle),
+      keep: (candidate) => {
+        const keepIt = keeps(build, prepared, candidate);
+        if (keepIt) kept.push(candidate);
+        return keepIt;
+      },
       onArtifacts: (artifacts) => {
         for (const name of prepared.outputNames) {
           const volume = artifacts.get(name);
@@ -210,11 +228,15 @@ async function runClaimedBuild(
       },
     });
     status = result;
-    // A one-off build's outputs stay for `cc execute` to download, then gc takes them.
-    const keepUntil = new Date(Date.now() + kOutputRetentionMs).toISOString();
-    for (const handle of prepared.outputs) {
-      await labelVolumeRecord(o.pool, handle, { [KEEP_UNTIL_LABEL]: keepUntil });
-    }
+    // What was kept waits for gc until its time is up (or, for a failed job build, until the
+    // job's next build has finished).
+    const keepUntil = new Date(
+      Date.now() + (prepared.keepOutputs ? kOutputRetentionMs : kInterceptRetentionMs),
+    );
+    const labels = { [KEEP_UNTIL_LABEL]: keepUntil.toISOString() };
+    const handles = (kind: KeepCandidate['kind']) => kept.filter((k) => k.kind === kind).map((k) => k.handle);
+    await labelContainerRecords(o.pool, handles('container'), labels);
+    await labelVolumeRecords(o.pool, handles('volume'), labels);
     if (result === 'aborted' && controller.signal.reason instanceof ShutdownError) {
       await emit([{ event: 'error', data: { message: controller.signal.reason.message, time: unixNow() } }]);
       status = 'errored';
@@ -346,6 +368,13 @@ function executorDeps(
     build: metadata,
     runtime: o.configured.runtime,
     volumes: o.configured.volumes,
+    caches: buildCaches({
+      pool: o.pool,
+      volumes: o.configured.volumes,
+      volumeDriverName,
+      worker: LOCAL_WORKER,
+      build: { id: build.id, jobId: build.job_id },
+    }),
     resourceType(type) {
       let client = resourceTypes.get(type);
       if (!client) {
@@ -361,11 +390,12 @@ function executorDeps(
     interpolate: (value, scope) =>
       interpolator.interpolate(value, { localVars: scope.localVars }) as Promise<typeof value>,
     redact: (text) => interpolator.redact(text),
-    async track({ kind, handle, state }) {
+    async track({ kind, handle, state, parent }) {
       await writers.track({
         kind,
         handle,
         state,
+        parent,
         plugin: kind === 'container' ? runtimeName : volumeDriverName,
         worker: LOCAL_WORKER,
         buildId: build.id,

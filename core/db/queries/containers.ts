@@ -82,3 +82,18 @@ export async function deleteContainerRecord(db: Queryable, handle: string): Prom
   });
   return (rowCount ?? 0) > 0;
 }
+
+/** Adds labels to the rows of these containers (gc reads some, e.g. keep-until). */
+export async function labelContainerRecords(
+  db: Queryable,
+  handles: readonly string[],
+  labels: Record<string, string>,
+): Promise<number> {
+  if (handles.length === 0) return 0;
+  const { rowCount } = await db.query({
+    name: 'conveyor_label_containers',
+    text: `UPDATE containers SET labels = labels || $2::jsonb, updated_at = now() WHERE handle = ANY($1::text[])`,
+    values: [handles, JSON.stringify(labels)],
+  });
+  return rowCount ?? 0;
+}

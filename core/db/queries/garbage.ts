@@ -2,33 +2,35 @@ import type { Queryable } from '../pool.js';
 import type { ContainerRow, VolumeRow } from './rows.js';
 
 /**
- * Containers and volumes no build needs any more: those of finished builds, and those whose build
- * was deleted (build_id went NULL but the row still carries the build label `$2`). Rows without a
- * build and without that label (caches, for instance) are their owner's to release.
- */
-const MARK_CONTAINERS = `
-  UPDATE containers c SET state = 'destroying', updated_at = now()
-  WHERE c.state <> 'destroying' AND ($1::text IS NULL OR c.worker = $1)
-    AND (
-      EXISTS (SELECT 1 FROM builds b
-              WHERE b.id = c.build_id AND b.status IN ('succeeded', 'failed', 'errored', 'aborted'))
-      OR (c.build_id IS NULL AND c.labels ? $2)
-    )`;
-
-/**
- * Volumes likewise, except those labelled KEEP_UNTIL_LABEL with a time still to come: a one-off
- * build's outputs wait there for `cc execute` to download them.
+ * A row labelled KEEP_UNTIL_LABEL with a time still to come is kept past its build: a one-off
+ * build's outputs wait there for `cc execute` to download them, and the containers and volumes of
+ * a failed job build wait to be intercepted, until a newer build of the job has finished.
  */
 export const KEEP_UNTIL_LABEL = 'conveyor.dev/keep-until';
-const MARK_VOLUMES = `
-  UPDATE volumes c SET state = 'destroying', updated_at = now()
-  WHERE c.state <> 'destroying' AND ($1::text IS NULL OR c.worker = $1)
-    AND (
-      EXISTS (SELECT 1 FROM builds b
-              WHERE b.id = c.build_id AND b.status IN ('succeeded', 'failed', 'errored', 'aborted'))
-      OR (c.build_id IS NULL AND c.labels ? $2)
-    )
-    AND NOT (c.labels ? '${KEEP_UNTIL_LABEL}' AND (c.labels ->> '${KEEP_UNTIL_LABEL}')::timestamptz > now())`;
+const KEPT = `
+  (c.labels ? '${KEEP_UNTIL_LABEL}' AND (c.labels ->> '${KEEP_UNTIL_LABEL}')::timestamptz > now()
+   AND NOT EXISTS (
+     SELECT 1 FROM builds b JOIN builds newer ON newer.job_id = b.job_id AND newer.id > b.id
+     WHERE b.id = c.build_id AND newer.status IN ('succeeded', 'failed', 'errored', 'aborted')))`;
+
+/**
+ * Containers and volumes no build needs any more: those of finished builds, and those whose build
+ * was deleted (build_id went NULL but the row still carries the build label `$2`), unless kept.
+ * Rows without a build and without that label (caches) are their owner's to release.
+ */
+function markSql(table: 'containers' | 'volumes'): string {
+  return `
+    UPDATE ${table} c SET state = 'destroying', updated_at = now()
+    WHERE c.state <> 'destroying' AND ($1::text IS NULL OR c.worker = $1)
+      AND (
+        EXISTS (SELECT 1 FROM builds b
+                WHERE b.id = c.build_id AND b.status IN ('succeeded', 'failed', 'errored', 'aborted'))
+        OR (c.build_id IS NULL AND c.labels ? $2)
+      )
+      AND NOT ${KEPT}`;
+}
+const MARK_CONTAINERS = markSql('containers');
+const MARK_VOLUMES = markSql('volumes');
 
 /** Moves what no build needs any more to 'destroying'; resolves how many rows moved. */
 export async function markGarbage(

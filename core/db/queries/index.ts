@@ -41,6 +41,19 @@ export {
   rerunBuild,
 } from './builds.js';
 export {
+  abandonCacheVolume,
+  type CacheVolumeRecord,
+  claimResourceCache,
+  claimTaskCache,
+  markResourceCacheReady,
+  markStaleCaches,
+  markTaskCacheReady,
+  type ReadyResourceCache,
+  type TaskCacheKey,
+  useResourceCache,
+  useTaskCache,
+} from './caches.js';
+export {
   type ClaimedCheckRow,
   claimDueChecks,
   claimResourceCheck,
@@ -52,6 +65,7 @@ export {
   type ContainerFilter,
   type ContainerRecord,
   deleteContainerRecord,
+  labelContainerRecords,
   listContainerRecords,
   recordContainer,
   setContainerState,
@@ -66,7 +80,13 @@ export {
   markGarbage,
 } from './garbage.js';
 export {
-  findActiveJobId, getJob, getJobByName, listJobs, pauseJob, unpauseJob } from './jobs.js';
+  findActiveJobId,
+  getJob,
+  getJobByName,
+  listJobs,
+  pauseJob,
+  unpauseJob,
+} from './jobs.js';
 export {
   archivePipeline,
   destroyPipeline,
@@ -145,6 +165,7 @@ export { withTransaction } from './transaction.js';
 export {
   deleteVolumeRecord,
   labelVolumeRecord,
+  labelVolumeRecords,
   listVolumeRecords,
   recordVolume,
   setVolumeState,

@@ -9,6 +9,8 @@ export interface TrackedChange {
   plugin: string;
   worker: string;
   buildId: number | null;
+  /** A volume's copy-on-write parent, given when it is created: gc destroys the child first. */
+  parent?: string | null | undefined;
 }
 
 /**
@@ -19,11 +21,12 @@ export interface TrackedChange {
 function applySql(table: 'containers' | 'volumes', pluginColumn: 'runtime' | 'driver'): string {
   return `
     WITH changes AS (
-      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
-        AS c (handle, state, plugin, worker, build_id)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+        AS c (handle, state, plugin, worker, build_id, parent)
     ), created AS (
-      INSERT INTO ${table} (handle, ${pluginColumn}, worker, state, build_id)
-      SELECT handle, plugin, worker, state, build_id FROM changes WHERE state = 'creating'
+      INSERT INTO ${table} (handle, ${pluginColumn}, worker, state, build_id${table === 'volumes' ? ', parent_handle' : ''})
+      SELECT handle, plugin, worker, state, build_id${table === 'volumes' ? ', parent' : ''}
+      FROM changes WHERE state = 'creating'
       RETURNING handle
     ), updated AS (
       UPDATE ${table} t SET state = c.state, updated_at = now() FROM changes c
@@ -61,6 +64,7 @@ export async function applyTrackedChanges(
         ofKind.map((c) => c.plugin),
         ofKind.map((c) => c.worker),
         ofKind.map((c) => c.buildId),
+        ofKind.map((c) => c.parent ?? null),
       ],
     });
     for (const row of rows) touched.add(`${kind}:${row.handle}`);

@@ -94,3 +94,18 @@ export async function labelVolumeRecord(
   });
   return (rowCount ?? 0) > 0;
 }
+
+/** Adds labels to the rows of these volumes (gc reads some, e.g. keep-until). */
+export async function labelVolumeRecords(
+  db: Queryable,
+  handles: readonly string[],
+  labels: Record<string, string>,
+): Promise<number> {
+  if (handles.length === 0) return 0;
+  const { rowCount } = await db.query({
+    name: 'conveyor_label_volumes',
+    text: `UPDATE volumes SET labels = labels || $2::jsonb, updated_at = now() WHERE handle = ANY($1::text[])`,
+    values: [handles, JSON.stringify(labels)],
+  });
+  return rowCount ?? 0;
+}

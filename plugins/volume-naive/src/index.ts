@@ -1,15 +1,19 @@
 import { mkdir } from 'node:fs/promises';
-import { defineVolumeDriver, PluginError } from '@conveyor/plugin-api';
-import { type NaiveVolumesConfig, volumesRoot } from './config.js';
-import { copyTree } from './copy-tree.js';
-import { extractTar } from './extract-tar.js';
-import { packTar } from './pack-tar.js';
-import { assertResolvesInside, resolveInside } from './paths.js';
-import { matchesLabels, VolumeStore } from './volume-store.js';
+import { defineVolumeDriver } from '@conveyor/plugin-api';
+import {
+  copyTree,
+  matchesLabels,
+  streamIntoVolume,
+  streamOutOfVolume,
+  type VolumeRecord,
+  VolumeStore,
+} from '@conveyor/plugin-api/volume-kit';
+import { CODE_PREFIX, DRIVER_NAME, type NaiveVolumesConfig, volumesRoot } from './config.js';
 
 export type { NaiveVolumesConfig } from './config.js';
 
-const store = (config: NaiveVolumesConfig) => new VolumeStore(volumesRoot(config));
+const store = (config: NaiveVolumesConfig) =>
+  new VolumeStore({ root: volumesRoot(config), driver: DRIVER_NAME, codePrefix: CODE_PREFIX });
 
 /**
  * The naive volume driver: a volume is a directory, a child is a full copy of its parent. It works
@@ -20,7 +24,7 @@ export default defineVolumeDriver<NaiveVolumesConfig>({
 
   async createVolume({ handle, strategy, privileged, labels }, { config }) {
     const volumes = store(config);
-    const record = {
+    const record: VolumeRecord = {
       handle,
       labels: labels ?? {},
       ...(strategy.type === 'child' ? { parent: strategy.parent } : {}),
@@ -30,12 +34,7 @@ export default defineVolumeDriver<NaiveVolumesConfig>({
     if (strategy.type === 'empty') {
       await volumes.create(record, (dataDir) => mkdir(dataDir).then(() => undefined));
     } else {
-      if (!(await volumes.read(strategy.parent))) {
-        throw new PluginError(
-          'NAIVE_PARENT_NOT_FOUND',
-          `cannot create volume ${handle} as a child of ${strategy.parent}: no such volume in ${volumes.root}`,
-        );
-      }
+      await volumes.getParent(handle, strategy.parent);
       await volumes.create(record, (dataDir) => copyTree(volumes.dataDir(strategy.parent), dataDir));
     }
     return { volume: volumes.info(record) };
@@ -56,21 +55,14 @@ export default defineVolumeDriver<NaiveVolumesConfig>({
   async streamIn({ handle, path }, context) {
     const volumes = store(context.config);
     await volumes.get(handle);
-    const root = volumes.dataDir(handle);
-    const dir = resolveInside(root, path, 'path');
-    await assertResolvesInside(root, dir, `path ${JSON.stringify(path)}`);
-    await mkdir(dir, { recursive: true });
-    return { bytes: await extractTar(context.read(), dir, context.log) };
+    const dataDir = volumes.dataDir(handle);
+    return { bytes: await streamIntoVolume({ dataDir, path, context, codePrefix: CODE_PREFIX }) };
   },
 
   async streamOut({ handle, path }, context) {
     const volumes = store(context.config);
     await volumes.get(handle);
-    const root = volumes.dataDir(handle);
-    const source = resolveInside(root, path, 'path');
-    await assertResolvesInside(root, source, `path ${JSON.stringify(path)}`);
-    const bytes = await packTar(source, context.write, context.log);
-    context.end();
-    return { bytes };
+    const dataDir = volumes.dataDir(handle);
+    return { bytes: await streamOutOfVolume({ dataDir, path, context, codePrefix: CODE_PREFIX }) };
   },
 });

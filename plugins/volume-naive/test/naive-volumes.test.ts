@@ -17,9 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { volume } from '@conveyor/plugin-api';
-import { loadPluginForTest, type PluginUnderTest } from '@conveyor/plugin-api/testing';
+import { chunked, loadPluginForTest, type PluginUnderTest, tarOf } from '@conveyor/plugin-api/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chunked, tarOf } from './tar-fixtures.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 let scratch: string;

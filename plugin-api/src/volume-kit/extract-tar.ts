@@ -1,22 +1,31 @@
 import { once } from 'node:events';
-import { lchown, lstat, lutimes, mkdir, symlink, unlink } from 'node:fs/promises';
+import { lchown, lstat, lutimes, mkdir, symlink, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { PluginError } from '@conveyor/plugin-api';
 import { ReadEntry, Unpack } from 'tar';
+import { volumeError } from './errors.js';
 import { isErrno } from './paths.js';
-import { type DeferredSymlink, TarGuard } from './tar-guard.js';
+import { type DeferredSymlink, type DirectoryTimes, TarGuard } from './tar-guard.js';
 
 /** How many refused entries an error message names. */
 const NAMED_IN_ERRORS = 10;
 
+export interface TarOptions {
+  /** The driver's error code prefix: `NAIVE` makes `NAIVE_TAR_FAILED`. */
+  codePrefix: string;
+  /** Where entries skipped as unsupported (devices, FIFOs) are reported. */
+  log: (line: string) => void;
+}
+
 /**
  * Extract a tar stream into `dir`, which must exist. Returns the number of bytes read. Unsafe
- * entries are skipped and then fail the call, naming them; the caller then destroys the volume.
+ * entries are skipped and then fail the call (`<prefix>_TAR_UNSAFE_ENTRY`), naming them; the
+ * caller then destroys the volume. One implementation whatever `dir` is: a plain directory, an
+ * overlay mount (what it writes lands in the upper layer) or a btrfs subvolume.
  */
 export async function extractTar(
   chunks: AsyncIterable<Uint8Array>,
   dir: string,
-  log: (line: string) => void,
+  { codePrefix, log }: TarOptions,
 ): Promise<number> {
   const guard = new TarGuard();
   const failures: string[] = [];
@@ -31,6 +40,10 @@ export async function extractTar(
     // Modes exactly as archived: no umask, and explicit modes for parents the archive omits.
     chmod: true,
     umask: 0,
+    // Replace an existing file rather than write into it: a file written in place keeps its old
+    // mode (and any other name it has as a hard link), where the archive's must win, as with
+    // `tar -x`. Every driver behaves the same way.
+    unlink: true,
     dmode: 0o755,
     fmode: 0o644,
   });
@@ -57,7 +70,7 @@ export async function extractTar(
     await finished;
   } catch (error) {
     if (empty) return bytes;
-    throw new PluginError('NAIVE_TAR_FAILED', `cannot extract the tar stream: ${describe(error)}`, {
+    throw volumeError(codePrefix, 'TAR_FAILED', `cannot extract the tar stream: ${describe(error)}`, {
       cause: error,
     });
   }
@@ -67,15 +80,17 @@ export async function extractTar(
       const problem = await makeSymlink(dir, link);
       if (problem) guard.refused.push(problem);
     }
+    await setDirectoryTimes(dir, guard.directories);
   }
   if (guard.refused.length) {
-    throw new PluginError(
-      'NAIVE_TAR_UNSAFE_ENTRY',
+    throw volumeError(
+      codePrefix,
+      'TAR_UNSAFE_ENTRY',
       `the tar stream has ${guard.refused.length} entries that would escape the volume directory and were refused: ${summarise(guard.refused)}`,
     );
   }
   if (failures.length) {
-    throw new PluginError('NAIVE_TAR_FAILED', `cannot extract the tar stream: ${summarise(failures)}`);
+    throw volumeError(codePrefix, 'TAR_FAILED', `cannot extract the tar stream: ${summarise(failures)}`);
   }
   return bytes;
 }
@@ -107,6 +122,19 @@ async function makeSymlink(dir: string, link: DeferredSymlink): Promise<string |
   }
   if (link.mtime) await lutimes(path, link.mtime, link.mtime);
   return undefined;
+}
+
+/** Last, deepest first, as `tar -x` does: each entry written into a directory changed its mtime. */
+async function setDirectoryTimes(dir: string, directories: Map<string, DirectoryTimes>): Promise<void> {
+  const depth = (path: string) => (path === '.' ? 0 : path.split('/').length);
+  const paths = [...directories.keys()].sort((a, b) => depth(b) - depth(a));
+  for (const path of paths) {
+    const times = directories.get(path);
+    const target = join(dir, path);
+    // Only what is still a directory: a later entry may have replaced it, and utimes follows links.
+    if (!times || !(await lstat(target).catch(() => undefined))?.isDirectory()) continue;
+    await utimes(target, times.atime, times.mtime);
+  }
 }
 
 function summarise(lines: string[]): string {

@@ -11,6 +11,12 @@ export interface DeferredSymlink {
   gid?: number | undefined;
 }
 
+/** The times of a directory an archive holds, set once everything inside it is written. */
+export interface DirectoryTimes {
+  atime: Date;
+  mtime: Date;
+}
+
 /**
  * Decides, entry by entry, what a tar stream may put into a directory. Refused: absolute paths,
  * paths with `..`, hard links to anything outside, relative symbolic links that climb out, and
@@ -23,6 +29,8 @@ export interface DeferredSymlink {
 export class TarGuard {
   readonly refused: string[] = [];
   readonly deferred = new Map<string, DeferredSymlink>();
+  /** Accepted directories by normalised path: writing into a directory changes its mtime. */
+  readonly directories = new Map<string, DirectoryTimes>();
 
   accept(entry: ReadEntry): boolean {
     const path = normalise(entry.path);
@@ -31,8 +39,12 @@ export class TarGuard {
       this.refused.push(`${JSON.stringify(entry.path)} ${problem}`);
       return false;
     }
-    // A later entry for the same path replaces an earlier link, as with tar itself.
+    // A later entry for the same path replaces an earlier link or directory, as with tar itself.
     this.deferred.delete(path);
+    this.directories.delete(path);
+    if (entry.type === 'Directory' && entry.mtime) {
+      this.directories.set(path, { atime: entry.atime ?? entry.mtime, mtime: entry.mtime });
+    }
     if (entry.type === 'SymbolicLink') {
       this.deferred.set(path, {
         path,

@@ -1,0 +1,81 @@
+import { defineVolumeDriver } from '@conveyor/plugin-api';
+import {
+  matchesLabels,
+  streamIntoVolume,
+  streamOutOfVolume,
+  type VolumeStreamOptions,
+} from '@conveyor/plugin-api/volume-kit';
+import { CODE_PREFIX, type OverlayVolumesConfig, volumesRoot } from './config.js';
+import { type OverlayRecord, OverlayVolumes } from './overlay-volumes.js';
+
+export type { OverlayVolumesConfig } from './config.js';
+export { OVERLAY_FAILURES, type OverlayFailure } from './errors.js';
+
+const volumesOf = (config: OverlayVolumesConfig) => new OverlayVolumes(volumesRoot(config));
+
+/** A volume's data directory, mounted again first if its mount is gone. */
+async function mountedDataDir(volumes: OverlayVolumes, handle: string): Promise<string> {
+  await volumes.ensureMounted(await volumes.store.get(handle));
+  return volumes.store.dataDir(handle);
+}
+
+/**
+ * The overlay volume driver: a child costs a mount, whatever its parent's size. Children read
+ * through to their ancestors' layers, so a parent must not be written once it has children (the
+ * core only makes children of finished outputs) and outlives them.
+ */
+export default defineVolumeDriver<OverlayVolumesConfig>(
+  {
+    info: () => ({ capabilities: { copyOnWrite: true } }),
+
+    async createVolume({ handle, strategy, privileged, labels }, { config }) {
+      const volumes = volumesOf(config);
+      const record: OverlayRecord = {
+        handle,
+        labels: labels ?? {},
+        ...(strategy.type === 'child' ? { parent: strategy.parent } : {}),
+        ...(privileged ? { privileged } : {}),
+        createdAt: new Date().toISOString(),
+      };
+      const created =
+        strategy.type === 'empty'
+          ? await volumes.createEmpty(record)
+          : await volumes.createChild(record, await volumes.store.getParent(handle, strategy.parent));
+      return { volume: volumes.store.info(created) };
+    },
+
+    async destroyVolume({ handle }, { config }) {
+      return { destroyed: await volumesOf(config).destroy(handle) };
+    },
+
+    async listVolumes({ labels }, { config }) {
+      const volumes = volumesOf(config);
+      const records = (await volumes.store.list()).filter((r) => matchesLabels(r.labels, labels));
+      // Locations handed out are usable: mounts a restart or crash took are made again. One that
+      // cannot be mounted is listed all the same, so that GC can still find and destroy it.
+      for (const record of records) await volumes.ensureMounted(record).catch(() => undefined);
+      return { volumes: records.map((r) => volumes.store.info(r)) };
+    },
+
+    async streamIn({ handle, path }, context) {
+      const dataDir = await mountedDataDir(volumesOf(context.config), handle);
+      const options: VolumeStreamOptions = { dataDir, path, context, codePrefix: CODE_PREFIX };
+      return { bytes: await streamIntoVolume(options) };
+    },
+
+    async streamOut({ handle, path }, context) {
+      const dataDir = await mountedDataDir(volumesOf(context.config), handle);
+      return { bytes: await streamOutOfVolume({ dataDir, path, context, codePrefix: CODE_PREFIX }) };
+    },
+  },
+  {
+    // What a restarted host finds: volumes on disk whose mounts are gone. Mount them before the
+    // first call; one that cannot be mounted fails the calls that need it, with the reason.
+    setup: async (config) => {
+      // Never fails the worker: a root that cannot be read fails each call with its own error.
+      await volumesOf(config)
+        .remountAll()
+        .catch(() => undefined);
+    },
+  },
+);

@@ -1,0 +1,32 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { volumeDriverConformance } from '@conveyor/plugin-api/testing/vitest';
+import { runCommand } from '@conveyor/plugin-api/volume-kit';
+import { mountsUnder, readMounts } from '../src/mounts.js';
+import { overlayUnavailable } from './overlay-support.js';
+
+// A child reads through to its ancestors' layers: nothing isolates it from a parent written
+// later, and a parent outlives its children.
+volumeDriverConformance({
+  name: 'overlay volume driver',
+  packageDir: fileURLToPath(new URL('..', import.meta.url)),
+  codePrefix: 'OVERLAY',
+  guarantees: {
+    copyOnWrite: true,
+    childIsolatedFromLaterParentWrites: false,
+    parentDestroyableBeforeChildren: false,
+  },
+  skip: overlayUnavailable(),
+  async setup() {
+    const root = await mkdtemp(join(tmpdir(), 'overlay-conformance-'));
+    const cleanup = async () => {
+      // The suite destroys what it made; should a destroy have failed, unmount before removing.
+      for (const mount of mountsUnder(await readMounts(), root))
+        await runCommand('umount', [mount.mountPoint]);
+      await rm(root, { recursive: true, force: true });
+    };
+    return { config: { root }, cleanup };
+  },
+});
