@@ -91,8 +91,11 @@ describe('cc up', () => {
       'resource-type/git',
       'resource-type/mock',
       'resource-type/time',
+      'runtime/containerd',
       'runtime/local',
+      'volume/btrfs',
       'volume/naive',
+      'volume/overlay',
     ]);
 
     // 3. SIGINT closes the server cleanly.
@@ -141,7 +144,7 @@ describe('cc up after a crash', () => {
     expect(second.output()).not.toContain('admin token');
     const list = await cc(['plugin', 'list', '--json', '--token', token ?? ''], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout)).toHaveLength(6);
+    expect(JSON.parse(list.stdout)).toHaveLength(9);
     second.child.kill('SIGTERM');
     expect(await second.exited, second.output()).toBe(0);
   }, 180_000);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ConveyorError } from '../errors/index.js';
 import { registerAuth } from './auth.js';
@@ -18,6 +19,8 @@ export const API_PREFIX = '/api/v1';
 // it is short and plain, so it cannot forge log lines or headers.
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const requestIdHeader = 'x-request-id';
+/** A client frame carries stdin typed or pasted into a terminal: small. */
+const kMaxWebSocketFrameBytes = 1024 * 1024;
 
 /**
  * Builds the HTTP API: routes, token auth, one error handler, the OpenAPI document, structured
@@ -44,6 +47,10 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions = {}): Promise
   app.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id);
   });
+  // Upgrade requests go through the router and every hook (auth included) before a route accepts
+  // them; a refused one is answered with a plain HTTP error. Registered before auth: its own hook
+  // must mark an upgrade request first, or the socket of a refused one would never be closed.
+  await app.register(websocket, { options: { maxPayload: kMaxWebSocketFrameBytes } });
   registerAuth(app, deps.verifyToken);
   registerErrorHandler(app);
 

@@ -5,6 +5,7 @@ export { type ErrorReply, toErrorReply } from './error-handler.js';
 export type { Build } from './generated/build.generated.js';
 export type { BuildEventMessage } from './generated/build-event-message.generated.js';
 export type { CheckResponse } from './generated/check-response.generated.js';
+export type { Container } from './generated/container.generated.js';
 export type { CreateBuildRequest } from './generated/create-build-request.generated.js';
 export type { ErrorResponse } from './generated/error.generated.js';
 export type { HealthResponse } from './generated/health.generated.js';
@@ -17,6 +18,7 @@ export type { PluginSummary } from './generated/plugin-summary.generated.js';
 export type { Resource } from './generated/resource.generated.js';
 export type { ResourceVersion } from './generated/resource-version.generated.js';
 export type { Version } from './generated/version.generated.js';
+export type { Volume } from './generated/volume.generated.js';
 export { buildOpenApiDocument } from './openapi-document.js';
 export { API_VERSION } from './openapi-options.js';
 export {
@@ -26,7 +28,10 @@ export {
   buildNotFound,
   buildNotPending,
   buildOutputNotFound,
+  type ContainerChoice,
   checkFailed,
+  containerNotFound,
+  interceptAmbiguous,
   jobBuildNotFound,
   jobNotFound,
   manualTriggerDisabled,
@@ -36,6 +41,7 @@ export {
   resourcePinnedInConfig,
   resourceVersionNotFound,
   teamNotFound,
+  ttyUnsupported,
 } from './service-errors.js';
 export type {
   ArtifactStreamOptions,
@@ -43,6 +49,12 @@ export type {
   BuildEventsOptions,
   BuildService,
   CheckInput,
+  ContainerFilter,
+  ContainerService,
+  InterceptExitStatus,
+  InterceptIo,
+  InterceptRequest,
+  InterceptService,
   JobRef,
   JobService,
   OneOffBuildService,
@@ -50,9 +62,12 @@ export type {
   PageRequest,
   PipelineRef,
   PipelineService,
+  PreparedIntercept,
   ResourceRef,
   ResourceService,
   SetPipelineConfigInput,
   SetPipelineConfigResult,
+  TerminalSize,
+  VolumeService,
 } from './services.js';
 export type { ApiDeps, ApiLoggerOptions, ApiOptions, Principal } from './types.js';

@@ -22,6 +22,9 @@ const inertDeps: ApiDeps = {
   builds: inertService(),
   oneOffBuilds: inertService(),
   resources: inertService(),
+  containers: inertService(),
+  volumes: inertService(),
+  intercept: inertService(),
 };
 
 /**

@@ -77,6 +77,13 @@ const schemas = {
   pageQuery: loadSchema('page-query.json'),
   buildEventsQuery: loadSchema('build-events-query.json'),
   buildEventsHeaders: loadSchema('build-events-headers.json'),
+  container: loadSchema('container.json'),
+  containerList: loadSchema('container-list.json'),
+  volume: loadSchema('volume.json'),
+  volumeList: loadSchema('volume-list.json'),
+  containersQuery: loadSchema('containers-query.json'),
+  interceptQuery: loadSchema('intercept-query.json'),
+  interceptMessage: loadSchema('intercept-message.json'),
 };
 
 type SchemaName = keyof typeof schemas;

@@ -125,3 +125,60 @@ export function buildOutputNotFound(id: number, name: string): ConveyorError {
     { details: { build: id, output: name } },
   );
 }
+
+/** `which` says what the request named: `step "unit"`, `container b4-c-0a1b`, or nothing. */
+export function containerNotFound(
+  buildId: number,
+  which: string | undefined,
+  buildStatus: string,
+): ConveyorError {
+  const over = ['succeeded', 'failed', 'errored', 'aborted'].includes(buildStatus);
+  const why = over
+    ? `the build has ${buildStatus}, and its containers went with it`
+    : buildStatus === 'pending'
+      ? 'the build has not started yet'
+      : 'a step has a container only while it runs';
+  return new ConveyorError(
+    'CC_E_API_CONTAINER_NOT_FOUND',
+    `build ${buildId} has no container${which === undefined ? '' : ` for ${which}`} to run a process in: ${why}; \`cc containers\` lists the containers there are`,
+    { details: { build: buildId, status: buildStatus, ...(which === undefined ? {} : { which }) } },
+  );
+}
+
+export interface ContainerChoice {
+  handle: string;
+  plan_id?: string;
+  step_name?: string;
+  type?: string;
+}
+
+export function interceptAmbiguous(buildId: number, containers: readonly ContainerChoice[]): ConveyorError {
+  const listed = containers
+    .map(
+      (c) => `${c.type ?? 'step'} ${JSON.stringify(c.step_name ?? c.plan_id ?? '?')} (container ${c.handle})`,
+    )
+    .join(', ');
+  return new ConveyorError(
+    'CC_E_API_INTERCEPT_AMBIGUOUS',
+    `build ${buildId} has ${containers.length} containers: ${listed}; name one with ?step= or ?container=`,
+    { details: { build: buildId, containers: containers.map(choice) } },
+  );
+}
+
+/** Only the fields that tell containers apart, of whatever shape the caller has. */
+function choice({ handle, plan_id, step_name, type }: ContainerChoice): ContainerChoice {
+  return {
+    handle,
+    ...(plan_id === undefined ? {} : { plan_id }),
+    ...(step_name === undefined ? {} : { step_name }),
+    ...(type === undefined ? {} : { type }),
+  };
+}
+
+export function ttyUnsupported(runtime: string): ConveyorError {
+  return new ConveyorError(
+    'CC_E_API_TTY_UNSUPPORTED',
+    `the runtime "${runtime}" cannot give a process a terminal: use the containerd runtime (\`runtime: containerd\` in conveyor.yaml) for an interactive shell, or run a command without a terminal (\`cc intercept ... --no-tty -- CMD\`, or with stdin not a terminal)`,
+    { details: { runtime } },
+  );
+}

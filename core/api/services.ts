@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { BuildEvent } from '../events/build-event.generated.js';
 import type { Build } from './generated/build.generated.js';
 import type { CheckResponse } from './generated/check-response.generated.js';
+import type { Container } from './generated/container.generated.js';
 import type { CreateBuildRequest } from './generated/create-build-request.generated.js';
 import type { Job } from './generated/job.generated.js';
 import type { Pipeline } from './generated/pipeline.generated.js';
@@ -9,6 +10,7 @@ import type { PipelineConfigProblem } from './generated/pipeline-config-problem.
 import type { Resource } from './generated/resource.generated.js';
 import type { ResourceVersion } from './generated/resource-version.generated.js';
 import type { Version } from './generated/version.generated.js';
+import type { Volume } from './generated/volume.generated.js';
 
 /*
  * What the pipeline, job, build and resource routes need from the rest of the core. The API owns
@@ -185,4 +187,95 @@ export interface ResourceService {
   unpin(ref: ResourceRef): Promise<Resource>;
   enableVersion(ref: ResourceRef, versionId: number): Promise<ResourceVersion>;
   disableVersion(ref: ResourceRef, versionId: number): Promise<ResourceVersion>;
+}
+
+/**
+ * Which of a team's containers or volumes to list; every field given must match. `job` needs
+ * `pipeline` and `build` (a build name) needs `job`, else the service rejects with a 400; a
+ * pipeline or job that does not exist rejects with its 404.
+ */
+export interface ContainerFilter {
+  pipeline?: string;
+  job?: string;
+  /** A build name of the job. */
+  build?: string;
+  buildId?: number;
+  /** A step's name or plan id. */
+  step?: string;
+  /** A container's step type (`task`), a volume's role (`output`). */
+  type?: string;
+}
+
+export interface ContainerService {
+  /** The containers of the team's builds, oldest first; rejects `teamNotFound`. */
+  list(team: string, filter: ContainerFilter): Promise<Container[]>;
+}
+
+export interface VolumeService {
+  /** The volumes of the team's builds, oldest first; rejects `teamNotFound`. */
+  list(team: string, filter: ContainerFilter): Promise<Volume[]>;
+}
+
+/** A terminal's size, in character cells. */
+export interface TerminalSize {
+  columns: number;
+  rows: number;
+}
+
+export interface InterceptRequest {
+  buildId: number;
+  /** The step whose container to use: its name or plan id. */
+  step?: string;
+  /** The container's handle. */
+  container?: string;
+  /** The program, then its arguments. */
+  command: [string, ...string[]];
+  /** Give the process a terminal, of this size at the start. */
+  tty: boolean;
+  ttySize?: TerminalSize;
+  /** The TERM of a terminal. */
+  term?: string;
+}
+
+/** What a running intercepted process talks through. */
+export interface InterceptIo {
+  /**
+   * The process's stdin, and the terminal's new sizes among it; the stdin ends when the iteration
+   * ends. It must also end once `signal` aborts.
+   */
+  input: AsyncIterable<Uint8Array | TerminalSize>;
+  /** Output as it comes; with a terminal, everything is `stdout`. */
+  onOutput(stream: 'stdout' | 'stderr', data: string): void;
+  /**
+   * Aborted when the client goes away (or the server closes): the process is then stopped,
+   * SIGTERM then SIGKILL, through the runtime. The step whose container it is goes on.
+   */
+  signal: AbortSignal;
+}
+
+export interface InterceptExitStatus {
+  /** 128+N when killed by signal N. */
+  exitStatus: number;
+  signal?: string;
+}
+
+/** A container found for an intercept and checked against what the request asks, not yet running anything. */
+export interface PreparedIntercept {
+  readonly container: Container;
+  /**
+   * Runs the process in the container (in its working directory, with its environment) and
+   * resolves once it exited. Rejects with a ConveyorError if the runtime cannot run it.
+   */
+  run(io: InterceptIo): Promise<InterceptExitStatus>;
+}
+
+/** `cc intercept`: a process in the container of a build's step, like fly intercept. */
+export interface InterceptService {
+  /**
+   * Finds the container and checks that the runtime can do what the request asks, before the
+   * API upgrades the connection, so a refusal is an HTTP error: `buildNotFound`, then
+   * `containerNotFound` (no container matches, or the step is over), `interceptAmbiguous`
+   * (several match: name one), `ttyUnsupported` (a terminal on a runtime without them).
+   */
+  prepare(request: InterceptRequest): Promise<PreparedIntercept>;
 }

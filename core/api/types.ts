@@ -1,10 +1,13 @@
 import type { PluginSummary } from './generated/plugin-summary.generated.js';
 import type {
   BuildService,
+  ContainerService,
+  InterceptService,
   JobService,
   OneOffBuildService,
   PipelineService,
   ResourceService,
+  VolumeService,
 } from './services.js';
 
 /** Who a valid token belongs to; routes read it from `request.principal`. */
@@ -28,6 +31,9 @@ export interface ApiDeps {
   builds: BuildService;
   oneOffBuilds: OneOffBuildService;
   resources: ResourceService;
+  containers: ContainerService;
+  volumes: VolumeService;
+  intercept: InterceptService;
 }
 
 /** Where and how much the API logs. Redaction and serializers are fixed: callers cannot turn them off. */

@@ -82,6 +82,22 @@ export const apiErrors = defineErrors({
     status: 502,
     docs: 'The resource check ran and failed: the resource type reported an error (an unreachable repository, bad credentials, a bad `source`). The message carries the check’s own error; fix the resource’s `source` or the system it points at and check again.',
   },
+  CC_E_API_CONTAINER_NOT_FOUND: {
+    status: 404,
+    docs: 'The build has no container that matches (the step, the handle) to run a process in. A step’s container exists while the step runs and goes once the build has finished; `cc containers` lists those that exist.',
+  },
+  CC_E_API_INTERCEPT_AMBIGUOUS: {
+    status: 409,
+    docs: 'Several containers of the build match and the request did not say which: `details.containers` lists them. Name the step (`?step=`, `cc intercept -s STEP`) or the container’s handle (`?container=`).',
+  },
+  CC_E_API_TTY_UNSUPPORTED: {
+    status: 422,
+    docs: 'A terminal was asked for, but the configured runtime cannot give a process one: the `local` runtime runs steps as plain host processes. Configure the `containerd` runtime for an interactive shell, or run a command without a terminal (`cc intercept ... -- CMD` with stdin not a terminal, or `--no-tty`).',
+  },
+  CC_E_API_WEBSOCKET_REQUIRED: {
+    status: 426,
+    docs: 'The route speaks WebSocket only: send the request as a WebSocket upgrade (`Connection: Upgrade`, `Upgrade: websocket`). `cc intercept` does.',
+  },
   CC_E_API_INVALID_OPTIONS: {
     status: 500,
     docs: 'The API was built with an invalid option (an upload limit or heartbeat interval that is not a positive integer). The message names the option; fix the server configuration that sets it.',

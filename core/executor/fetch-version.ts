@@ -1,4 +1,4 @@
-import type { resourceType, VolumeRef } from '@conveyor/plugin-api';
+import type { IdMapping, resourceType, VolumeRef } from '@conveyor/plugin-api';
 import type { PluginClient } from '../plugins/index.js';
 import type { BuildContext } from './build-context.js';
 import type { ResourceCacheSlot } from './types.js';
@@ -8,6 +8,12 @@ export interface FetchRequest {
   source: Record<string, unknown>;
   version: resourceType.GetRequest['version'];
   params?: Record<string, unknown> | undefined;
+  /**
+   * The user namespace the fetched files are for: what the resource type wrote as the host's
+   * users is shifted into it, so an unprivileged container can use (and write) it. The shifted
+   * copy is cached apart from an unshifted one.
+   */
+  idMapping?: IdMapping | undefined;
 }
 
 export interface Fetched {
@@ -38,12 +44,23 @@ export async function fetchVersion(
         source: request.source,
         version: request.version,
         params: request.params,
+        idMapping: request.idMapping,
       })
     : { state: 'none' };
 
+  const fetchInto = async (directory: VolumeRef) => {
+    const response = await get(directory);
+    if (request.idMapping) {
+      await build.deps.volumes.call('shiftOwnership', {
+        handle: directory.handle,
+        idMapping: request.idMapping,
+      });
+    }
+    return response;
+  };
   if (slot.state === 'none') {
     const volume = await build.ledger.createVolume(stepId, role, { type: 'empty' });
-    return { volume, response: await get(volume), cached: false };
+    return { volume, response: await fetchInto(volume), cached: false };
   }
   let response: resourceType.GetResponse;
   let cached = false;
@@ -52,7 +69,7 @@ export async function fetchVersion(
     cached = true;
   } else {
     try {
-      response = await get(slot.volume);
+      response = await fetchInto(slot.volume);
     } catch (error) {
       await slot.abandon().catch(() => undefined);
       throw error;

@@ -38,12 +38,19 @@ export async function runGetStep(
   const output = outputToLogs(events, step.id);
   let fetched: Fetched;
   try {
-    fetched = await fetchVersion(build, step.id, 'get', { client, source, version, params }, (directory) =>
-      client.call(
-        'get',
-        { source, version, ...(params ? { params } : {}), directory, build: deps.build },
-        { signal, onOutput: output.onOutput, timeoutMs: step.timeoutMs },
-      ),
+    // Fetched files are for the runtime's containers: within its user namespace, if it has one.
+    const { idMapping } = await build.runtimeInfo();
+    fetched = await fetchVersion(
+      build,
+      step.id,
+      'get',
+      { client, source, version, params, idMapping },
+      (directory) =>
+        client.call(
+          'get',
+          { source, version, ...(params ? { params } : {}), directory, build: deps.build },
+          { signal, onOutput: output.onOutput, timeoutMs: step.timeoutMs },
+        ),
     );
   } finally {
     output.end();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Labels, runtime, VolumeRef, volume } from '@conveyor/plugin-api';
+import type { IdMapping, Labels, runtime, VolumeRef, volume } from '@conveyor/plugin-api';
 import { ConveyorError } from '../errors/index.js';
 import { conveyorLabels } from '../gc/labels.js';
 import type { BuildResult, ExecutorDeps, KeepCandidate, TrackedResource } from './types.js';
@@ -33,12 +33,15 @@ export class ResourceLedger {
     this.#deps = deps;
   }
 
-  /** `artifact` names the artifact the volume becomes (a task output), for whoever looks it up later. */
+  /**
+   * `artifact` names the artifact the volume becomes (a task output), for whoever looks it up
+   * later; `idMapping` makes an empty volume writable by unprivileged containers' root.
+   */
   async createVolume(
     stepId: string,
     role: string,
     strategy: volume.VolumeStrategy,
-    artifact?: string,
+    options: { artifact?: string | undefined; idMapping?: IdMapping | undefined } = {},
   ): Promise<VolumeRef> {
     const entry = await this.#begin(
       'volume',
@@ -46,8 +49,13 @@ export class ResourceLedger {
       strategy.type === 'child' ? strategy.parent : undefined,
     );
     const labels = this.#labels(stepId, role);
-    if (artifact !== undefined) labels[ARTIFACT_LABEL] = artifact;
-    const reply = await this.#deps.volumes.call('createVolume', { handle: entry.handle, strategy, labels });
+    if (options.artifact !== undefined) labels[ARTIFACT_LABEL] = options.artifact;
+    const reply = await this.#deps.volumes.call('createVolume', {
+      handle: entry.handle,
+      strategy,
+      labels,
+      ...(options.idMapping ? { idMapping: options.idMapping } : {}),
+    });
     await this.#record(entry, 'created');
     return reply.volume.volume;
   }

@@ -10,7 +10,8 @@ import type { TaskConfig } from './task-config.js';
 /**
  * The image a task runs in. A runtime without isolation (the local runtime) runs tasks on the
  * host and needs none; otherwise the step's `image:` artifact, or the config's image_resource
- * fetched with a get into a volume of its own.
+ * fetched with a get into a volume of its own (cached like any get), or else the runtime's
+ * default image if it has one.
  */
 export async function taskImage(
   build: BuildContext,
@@ -36,6 +37,8 @@ export async function taskImage(
   }
 
   const image = config.imageResource;
+  // No image of its own: the runtime's default image, where it has one (a worker's default rootfs).
+  if (!image && info.capabilities.defaultImage) return { type: 'host' };
   if (!image) {
     throw new ConveyorError(
       'CC_E_EXEC_IMAGE_MISSING',

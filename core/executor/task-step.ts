@@ -43,6 +43,9 @@ export async function runTaskStep(
     );
   }
   const inputs = findInputs(step, config, scope, what);
+  // What the task writes is owned within the runtime's user namespace, if it has one: unprivileged
+  // containers' root can write it, and a privileged container's real root can anyway.
+  const idMapping = info.idMapping;
   const image = await taskImage(build, step, config, scope, signal);
   if (signal.aborted) return interrupted(signal);
 
@@ -63,19 +66,19 @@ export async function runTaskStep(
     const artifact = step.outputMapping?.[output.name] ?? output.name;
     let volume = byPath.get(output.path);
     if (!volume) {
-      volume = await build.ledger.createVolume(step.id, 'output', { type: 'empty' }, artifact);
+      volume = await build.ledger.createVolume(step.id, 'output', { type: 'empty' }, { artifact, idMapping });
       mounts.push({ volume, destination: output.path });
       byPath.set(output.path, volume);
     }
     outputs.push({ artifact, volume });
   }
-  // 3. Caches: empty for now; Conveyor does not keep them between builds yet.
+  // 3. Caches: the job's, kept between builds where the caller keeps them.
   for (const cache of config.caches) {
     if (byPath.has(cache.path)) continue;
     // The job's cache for this step and path persists across builds; otherwise it starts empty.
     const volume =
-      (await build.deps.caches?.task(step.name, cache.path)) ??
-      (await build.ledger.createVolume(step.id, 'cache', { type: 'empty' }));
+      (await build.deps.caches?.task(step.name, cache.path, { idMapping })) ??
+      (await build.ledger.createVolume(step.id, 'cache', { type: 'empty' }, { idMapping }));
     mounts.push({ volume, destination: cache.path });
     byPath.set(cache.path, volume);
   }

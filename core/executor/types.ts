@@ -1,4 +1,4 @@
-import type { BuildMetadata, Metadata, Version, VolumeRef } from '@conveyor/plugin-api';
+import type { BuildMetadata, IdMapping, Metadata, Version, VolumeRef } from '@conveyor/plugin-api';
 import type { BuildEvent } from '../events/build-event.generated.js';
 import type { PluginClient } from '../plugins/index.js';
 
@@ -21,6 +21,8 @@ export interface ResourceCacheRequest {
   source: Record<string, unknown>;
   version: Version;
   params?: Record<string, unknown> | undefined;
+  /** The user namespace the cached files were shifted into, if any: part of the key. */
+  idMapping?: IdMapping | undefined;
 }
 
 /**
@@ -45,7 +47,11 @@ export interface BuildCaches {
    * The persistent volume of a task step's cache path for this build's job; null when there is
    * none to give (a one-off build, or another build is creating it): the task gets an empty one.
    */
-  task(stepName: string, path: string): Promise<VolumeRef | null>;
+  task(
+    stepName: string,
+    path: string,
+    options?: { idMapping?: IdMapping | undefined },
+  ): Promise<VolumeRef | null>;
 }
 
 /** What `interpolate` may resolve besides credentials: the build's local vars (`((.:name))`). */

@@ -8,6 +8,7 @@ import {
   methodNames,
   methodSchemaValidator,
   type PortMessage,
+  type ResizeMessage,
 } from '@conveyor/plugin-api';
 import { Piscina } from 'piscina';
 import { ConveyorError } from '../errors/index.js';
@@ -22,6 +23,12 @@ export interface PoolLimits {
   idleTimeoutMs: number;
 }
 
+/**
+ * What a caller sends a plugin on the call's port: bytes (stdin, a tar to extract), or a terminal's
+ * new size for a `run` of a `tty` process (`{ type: 'resize', columns, rows }`).
+ */
+export type CallInput = Uint8Array | ResizeMessage;
+
 export interface CallOptions {
   /** Cancels the call; a running call's worker is terminated. */
   signal?: AbortSignal | undefined;
@@ -31,8 +38,8 @@ export interface CallOptions {
   onOutput?: ((stream: 'stdout' | 'stderr' | 'log', data: string) => void) | undefined;
   /** Bytes the plugin sends (a tar of a volume), as they come. */
   onData?: ((chunk: Uint8Array) => void) | undefined;
-  /** Bytes to send the plugin (stdin, a tar to extract). */
-  input?: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
+  /** Bytes to send the plugin (stdin, a tar to extract), and terminal sizes among them; then `end`. */
+  input?: AsyncIterable<CallInput> | Iterable<CallInput> | undefined;
 }
 
 /** How often a call is sent again while it lands on a worker that is being replaced, and how far apart. */
@@ -278,9 +285,14 @@ export function callConfig(value: Record<string, unknown>): CallConfig {
   return { value, id: createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 16) };
 }
 
-async function pump(input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, port: MessagePort) {
+async function pump(input: AsyncIterable<CallInput> | Iterable<CallInput>, port: MessagePort) {
   try {
     for await (const chunk of input) {
+      if (!(chunk instanceof Uint8Array)) {
+        // Only the fields of the message: the caller's object may carry more, or not clone.
+        port.postMessage({ type: 'resize', columns: chunk.columns, rows: chunk.rows } satisfies PortMessage);
+        continue;
+      }
       const copy = new Uint8Array(chunk);
       port.postMessage({ type: 'data', chunk: copy } satisfies PortMessage, [copy.buffer as ArrayBuffer]);
     }

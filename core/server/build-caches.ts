@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { VolumeRef } from '@conveyor/plugin-api';
+import type { IdMapping, VolumeRef } from '@conveyor/plugin-api';
 import {
   abandonCacheVolume,
   claimResourceCache,
@@ -42,12 +42,18 @@ export function buildCaches(options: BuildCachesOptions): BuildCaches {
       labels: Record<string, string>;
     }) => Promise<boolean>,
     kind: 'resource' | 'task',
+    idMapping?: IdMapping,
   ): Promise<{ handle: string; volume: VolumeRef } | null> => {
     const handle = `${kind === 'resource' ? 'rc' : 'tc'}-${randomBytes(8).toString('hex')}`;
     const labels = { [OWNER_LABEL]: OWNER_VALUE, [CACHE_ROLE_LABEL]: kind };
     if (!(await claim({ handle, driver: options.volumeDriverName, worker, labels }))) return null;
     try {
-      const reply = await volumes.call('createVolume', { handle, strategy: { type: 'empty' }, labels });
+      const reply = await volumes.call('createVolume', {
+        handle,
+        strategy: { type: 'empty' },
+        labels,
+        ...(idMapping ? { idMapping } : {}),
+      });
       return { handle, volume: reply.volume.volume };
     } catch (error) {
       await abandonCacheVolume(pool, handle).catch(() => undefined);
@@ -88,12 +94,16 @@ export function buildCaches(options: BuildCachesOptions): BuildCaches {
       };
     },
 
-    async task(stepName, path) {
+    async task(stepName, path, taskOptions = {}) {
       if (build.jobId === null) return null;
       const key = { jobId: build.jobId, stepName, path, worker };
       const found = await useTaskCache(pool, key);
       if (found) return found.volume;
-      const made = await makeVolume((volume) => claimTaskCache(pool, key, volume), 'task');
+      const made = await makeVolume(
+        (volume) => claimTaskCache(pool, key, volume),
+        'task',
+        taskOptions.idMapping,
+      );
       if (!made) return null;
       try {
         await markTaskCacheReady(pool, made.handle, made.volume);
@@ -116,6 +126,7 @@ export function resourceCacheKey(request: ResourceCacheRequest): string {
     source: request.source,
     version: request.version,
     params: request.params ?? {},
+    idMapping: request.idMapping ?? null,
   });
   return createHash('sha256').update(canonical).digest('hex');
 }

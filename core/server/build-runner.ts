@@ -76,12 +76,12 @@ const kInterceptRetentionMs = 12 * 60 * 60_000;
 
 /**
  * What outlives the build: a one-off build's outputs (for `cc execute` to download), and every
- * container and volume of a job build that failed or errored (for `cc intercept`), as Concourse
- * keeps the containers of failed builds.
+ * container and volume of a job build that failed (for `cc intercept`), as Concourse keeps the
+ * containers of failed builds. An errored build's are not kept: its runtime may be what broke.
  */
 function keeps(build: BuildRow, prepared: PreparedBuild, candidate: KeepCandidate): boolean {
   if (prepared.keepOutputs) return candidate.kind === 'volume' && prepared.outputs.has(candidate.handle);
-  return build.job_id !== null && (candidate.result === 'failed' || candidate.result === 'errored');
+  return build.job_id !== null && candidate.result === 'failed';
 }
 
 /** The worker name rows carry on this single-machine setup. */

@@ -1,6 +1,6 @@
 import type { PipelineModel, ResolvedConfig, ResolvedPluginRef } from '../config/index.js';
 import type { CredentialManager } from '../creds/index.js';
-import { ConveyorError } from '../errors/index.js';
+import { ConveyorError, toError } from '../errors/index.js';
 import type { PluginClient, PluginHost } from '../plugins/index.js';
 
 /** The order `volumes.driver: auto` tries drivers in, best first, as baggageclaim does. */
@@ -18,13 +18,18 @@ export interface ConfiguredPlugins {
 
 /**
  * Resolve the configured plugins once, at start, so a missing or misconfigured one fails the
- * start with the field that names it rather than the first build.
+ * start with the field that names it rather than the first build. `volumes.driver: auto` asks
+ * each installed driver in turn, best first, whether it works on this host.
  */
-export function configuredPlugins(plugins: PluginHost, config: ResolvedConfig): ConfiguredPlugins {
+export async function configuredPlugins(
+  plugins: PluginHost,
+  config: ResolvedConfig,
+  log: (line: string) => void = () => {},
+): Promise<ConfiguredPlugins> {
   const runtime = client(plugins, 'runtime', config.runtime, 'runtime');
   const volumesRef =
     config.volumes.plugin === 'auto'
-      ? { ...config.volumes, plugin: autoVolumeDriver(plugins) }
+      ? { ...config.volumes, plugin: await autoVolumeDriver(plugins, config.volumes.config, log) }
       : config.volumes;
   const volumes = client(plugins, 'volume', volumesRef, 'volumes.driver');
   const credentials = config.credentials.map((ref, i) => ({
@@ -58,14 +63,33 @@ function client<K extends 'runtime' | 'volume' | 'credentials'>(
   }
 }
 
-function autoVolumeDriver(plugins: PluginHost): string {
+/**
+ * The first installed driver, in baggageclaim's order (overlay, btrfs, naive), whose `info`
+ * answers: a driver that cannot work here (no overlayfs, not root, its root not on btrfs)
+ * refuses there. naive works anywhere and is the last resort.
+ */
+async function autoVolumeDriver(
+  plugins: PluginHost,
+  driverConfig: Record<string, unknown> | undefined,
+  log: (line: string) => void,
+): Promise<string> {
   const installed = new Set(
     plugins
       .list()
       .filter((p) => p.kind === 'volume')
       .map((p) => p.name),
   );
-  return kAutoVolumeDrivers.find((name) => installed.has(name)) ?? 'naive';
+  for (const name of kAutoVolumeDrivers.filter((n) => installed.has(n))) {
+    if (name === 'naive') return name;
+    try {
+      await plugins.client('volume', name, driverConfig).call('info', {}, { timeoutMs: 30_000 });
+      log(`volumes.driver auto: using ${name}`);
+      return name;
+    } catch (error) {
+      log(`volumes.driver auto: ${name} does not work here (${toError(error).message}); trying the next`);
+    }
+  }
+  return 'naive';
 }
 
 /**

@@ -4,10 +4,10 @@ import { buildApi } from '../api/index.js';
 import { startChecker } from '../checker/index.js';
 import { deriveExternalUrl, loadConfig, type ResolvedConfig } from '../config/index.js';
 import {
+  createTokenVerifier,
   type Database,
   ensureAdminToken,
   openDatabase,
-  createTokenVerifier,
   syncInstalledPlugins,
 } from '../db/index.js';
 import { closeBuildEventSubscriptions } from '../events/index.js';
@@ -100,7 +100,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     cleanups.push(() => plugins.close());
     for (const refused of plugins.refused()) log(`plugin refused [${refused.code}]: ${refused.message}`);
-    const configured = configuredPlugins(plugins, config);
+    const configured = await configuredPlugins(plugins, config, log);
     await syncInstalledPlugins(
       db.pool,
       plugins.list().map((p) => ({
@@ -157,6 +157,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         plugins,
         checker,
         volumes: configured.volumes,
+        runtime: configured.runtime,
         get externalUrl() {
           return external.url;
         },
@@ -180,7 +181,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         },
       },
     );
-    cleanups.push(() => api.close());
+    cleanups.push(() => closeApi(api));
     await api.listen({ host: config.api.host, port: config.api.port });
     const address = api.server.address();
     const port = typeof address === 'object' && address ? address.port : config.api.port;
@@ -233,4 +234,21 @@ function wakingOnNewBuilds(services: ApiServices, wake: () => void): ApiServices
     jobs: { ...jobs, trigger: after(jobs.trigger.bind(jobs)), rerun: after(jobs.rerun.bind(jobs)) },
     oneOffBuilds: { ...oneOffBuilds, start: after(oneOffBuilds.start.bind(oneOffBuilds)) },
   };
+}
+
+/** How long a closing server lets requests in flight finish before it cuts their connections. */
+const kApiCloseGraceMs = 5_000;
+
+/**
+ * Close the API: stop accepting, let requests in flight finish, then cut what is left. A
+ * connection that streamed build events can stay busy in Node's eyes after its stream ended, and
+ * nothing a client still holds may keep a server from stopping for long.
+ */
+async function closeApi(api: { close(): Promise<unknown>; server: { closeAllConnections(): void } }) {
+  const timer = setTimeout(() => api.server.closeAllConnections(), kApiCloseGraceMs);
+  try {
+    await api.close();
+  } finally {
+    clearTimeout(timer);
+  }
 }

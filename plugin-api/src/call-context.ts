@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { TerminalSize } from './generated/runtime.generated.js';
 import type { PortMessage } from './generated/worker.generated.js';
 
 /** What a plugin method gets besides its request: its configuration and the call's streams. */
@@ -16,6 +17,13 @@ export interface CallContext<Config = Record<string, unknown>> {
   end(): void;
   /** The byte stream the caller sends (stdin, a tar to extract), ending when the caller ends it. */
   read(): AsyncIterable<Uint8Array>;
+  /**
+   * Calls `listener` with each new size of the caller's terminal, for a `run` of a `tty` process
+   * (its first size is the request's `process.ttySize`). A size that came before any listener was
+   * added is not lost: the latest one is given to a listener as it is added. Returns a function
+   * that removes the listener. Calls without a port never resize.
+   */
+  onResize(listener: (size: TerminalSize) => void): () => void;
   /**
    * Aborts when the caller gives up on the call (its timeout passed, or it was cancelled). A plugin
    * that runs several calls per worker (`limits.concurrentCallsPerWorker` > 1) must stop work when
@@ -38,6 +46,7 @@ export function createCallContext<Config>(
   const post = (message: PortMessage, transfer?: ArrayBuffer[]) => port?.postMessage(message, transfer);
   let signal = neverAborted;
   let incoming: IncomingBytes | undefined;
+  const resizes = new Resizes();
   if (port) {
     const controller = new AbortController();
     signal = controller.signal;
@@ -50,6 +59,7 @@ export function createCallContext<Config>(
         controller.abort(new Error(`the call was cancelled (${message.reason})`));
       else if (message.type === 'data') bytes.push(message.chunk);
       else if (message.type === 'end') bytes.end();
+      else if (message.type === 'resize') resizes.push({ columns: message.columns, rows: message.rows });
     });
   }
   return {
@@ -66,7 +76,27 @@ export function createCallContext<Config>(
     },
     end: () => post({ type: 'end' }),
     read: () => incoming?.read() ?? noBytes(),
+    onResize: (listener) => resizes.listen(listener),
   };
+}
+
+/** The terminal sizes a caller sends: given to the listeners, the latest kept for late ones. */
+class Resizes {
+  readonly #listeners = new Set<(size: TerminalSize) => void>();
+  #latest: TerminalSize | undefined;
+
+  push(size: TerminalSize): void {
+    this.#latest = size;
+    for (const listener of this.#listeners) listener(size);
+  }
+
+  listen(listener: (size: TerminalSize) => void): () => void {
+    this.#listeners.add(listener);
+    if (this.#latest) listener(this.#latest);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
 }
 
 /** The byte stream a caller sends, buffered from the moment the call starts. */

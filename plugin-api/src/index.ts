@@ -23,6 +23,7 @@ export type {
   BuildMetadata,
   Env,
   HostPathLocation,
+  IdMapping,
   Labels,
   Metadata,
   PluginKind,
@@ -53,6 +54,7 @@ export type {
   EndMessage,
   OutputMessage,
   PortMessage,
+  ResizeMessage,
   SerializedError,
 } from './generated/worker.generated.js';
 export { PluginError } from './plugin-error.js';

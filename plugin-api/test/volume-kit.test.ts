@@ -16,7 +16,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTar, tarOf } from '@conveyor/plugin-api/testing';
-import { copyTree, extractTar, filesystemType, packTar } from '@conveyor/plugin-api/volume-kit';
+import {
+  copyTree,
+  extractTar,
+  filesystemType,
+  packTar,
+  runCommand,
+  shiftOwnership,
+} from '@conveyor/plugin-api/volume-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let scratch: string;
@@ -112,6 +119,70 @@ describe('extractTar', () => {
     await extractTar(once(tarOf([{ path: 'file', body: 'new', mode: 0o600 }])), dir, options);
     expect((await lstat(join(dir, 'file'))).mode & 0o7777).toBe(0o600);
     expect(await readFile(join(dir, 'file'), 'utf8')).toBe('new');
+  });
+});
+
+// Giving files owners needs root: skipped loudly on a laptop, and an error in CI, which runs as root.
+const ownersSkip = isRoot ? undefined : 'changing owners needs root (CAP_CHOWN)';
+if (ownersSkip && process.env.CI === 'true') throw new Error(`CI must run the owner tests: ${ownersSkip}`);
+if (ownersSkip) console.warn(`SKIPPING the volume kit's owner tests: ${ownersSkip}`);
+
+describe.skipIf(Boolean(ownersSkip))('owners', () => {
+  const mapping = { hostUid: 100_000_000, hostGid: 200_000_000, size: 65_536 };
+  const owner = async (path: string) => {
+    const stats = await lstat(path);
+    return [stats.uid, stats.gid];
+  };
+
+  it('extractTar keeps the setuid and setgid bits of files it gives to other owners', async () => {
+    const dir = await fresh();
+    const entries = [
+      { path: 'su', body: 'x', mode: 0o4755, uid: 1000, gid: 0 },
+      { path: 'wall', body: 'x', mode: 0o2755, uid: 0, gid: 5 },
+    ];
+    await extractTar(once(tarOf(entries)), dir, options);
+    expect((await lstat(join(dir, 'su'))).mode & 0o7777).toBe(0o4755);
+    expect((await lstat(join(dir, 'wall'))).mode & 0o7777).toBe(0o2755);
+  });
+
+  it('shiftOwnership counts a file with several names once, and shifts every name', async () => {
+    const dir = await fresh();
+    await writeFile(join(dir, 'file'), 'x');
+    await link(join(dir, 'file'), join(dir, 'again'));
+    await link(join(dir, 'file'), join(dir, 'third'));
+    // The directory and the file.
+    expect(await shiftOwnership(dir, mapping, { codePrefix: 'TEST' })).toBe(2);
+    for (const name of ['file', 'again', 'third']) {
+      expect(await owner(join(dir, name))).toEqual([mapping.hostUid, mapping.hostGid]);
+    }
+  });
+
+  it('shiftOwnership leaves a filesystem mounted below the directory alone', async () => {
+    const dir = await fresh();
+    const elsewhere = await fresh();
+    await writeFile(join(elsewhere, 'theirs'), 'x');
+    await mkdir(join(dir, 'mnt'));
+    await writeFile(join(dir, 'mine'), 'x');
+    await runCommand('mount', ['--bind', elsewhere, join(dir, 'mnt')]);
+    try {
+      // The directory and `mine`; not the mount point, which is the other filesystem's root.
+      expect(await shiftOwnership(dir, mapping, { codePrefix: 'TEST' })).toBe(2);
+      expect(await owner(join(dir, 'mine'))).toEqual([mapping.hostUid, mapping.hostGid]);
+      expect(await owner(join(elsewhere, 'theirs'))).toEqual([0, 0]);
+      expect(await owner(elsewhere)).toEqual([0, 0]);
+    } finally {
+      await runCommand('umount', [join(dir, 'mnt')]);
+    }
+  });
+
+  it('shiftOwnership refuses a mapping that runs past the largest id, changing nothing', async () => {
+    const dir = await fresh();
+    await writeFile(join(dir, 'file'), 'x');
+    const tooHigh = { hostUid: 1000, hostGid: 4_294_967_000, size: 65_536 };
+    await expect(shiftOwnership(dir, tooHigh, { codePrefix: 'TEST' })).rejects.toMatchObject({
+      code: 'TEST_ID_MAPPING_INVALID',
+    });
+    expect(await owner(join(dir, 'file'))).toEqual([0, 0]);
   });
 });
 

@@ -1,21 +1,67 @@
 /**
- * @conveyor/registry-mirror: Conveyor's OCI Distribution server for plugins, and a pull-through
- * mirror of an upstream registry. This first cut answers the Distribution API's version check
- * (`GET /v2/`), which is how clients tell they are talking to a registry; blobs, manifests, tags,
- * referrers and mirror mode follow in the plugin-distribution issue.
+ * @conveyor/registry-mirror: Conveyor's OCI Distribution server (spec v1.1: blobs, chunked and
+ * monolithic uploads, cross-repository mounts, manifests by tag and digest, tags, catalog,
+ * referrers), with token auth, content-addressed storage on disk, and a mirror mode that makes it a
+ * pull-through cache of an upstream registry. It stands alone: it imports nothing of Conveyor's.
+ *
+ *   const registry = await startRegistryMirror({ root: '/var/lib/conveyor-registry', port: 5000 });
+ *   // … registry.url …
+ *   await registry.close();
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { RegistryMirrorOptions } from './config.js';
+import { buildRegistry } from './server.js';
 
-export interface RegistryOptions {
-  logger?: boolean;
+export type {
+  AccessOption,
+  Action,
+  AuthOptions,
+  RegistryMirrorOptions,
+  TokenOption,
+  UpstreamOptions,
+} from './config.js';
+export {
+  CONFIG_ERRORS,
+  type ConfigErrorCode,
+  OCI_ERRORS,
+  type OciErrorCode,
+  RegistryConfigError,
+  RegistryError,
+} from './errors.js';
+export { MEDIA_TYPES } from './manifests.js';
+export { buildRegistry };
+
+export interface RunningRegistry {
+  /** `http://<host>:<port>`, with the port actually bound (when 0 was asked for). */
+  readonly url: string;
+  /** `<host>:<port>`: the host part of image references. */
+  readonly host: string;
+  /** The fastify app, for `inject()` or hooks. */
+  readonly app: FastifyInstance;
+  /** Stop listening and let requests in flight finish. */
+  close(): Promise<void>;
 }
 
-export async function buildRegistry(options: RegistryOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false });
-  app.get('/v2/', async (_request, reply) => {
-    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
-    return {};
-  });
-  await app.ready();
-  return app;
+/** Start the registry on `options.host:options.port`; rejects with a RegistryConfigError on bad options. */
+export async function startRegistryMirror(options: RegistryMirrorOptions): Promise<RunningRegistry> {
+  const app = await buildRegistry(options);
+  try {
+    await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 5000 });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const address = app.server.address();
+  if (typeof address !== 'object' || address === null) {
+    await app.close();
+    throw new Error('the registry is listening on no TCP address');
+  }
+  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const host = `${hostPart}:${address.port}`;
+  return {
+    url: `http://${host}`,
+    host,
+    app,
+    close: () => app.close(),
+  };
 }

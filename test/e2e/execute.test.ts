@@ -34,7 +34,13 @@ describe('cc execute, end to end', () => {
     home = await mkdtemp(join(tmpdir(), 'conveyor-e2e-execute-'));
     await chmod(home, 0o755);
     env = { CONVEYOR_HOME: join(home, 'cli') };
-    server = await startCcServer(['--data-dir', join(home, 'data')], env);
+    // Its own runtime and volume directories: another test's server must not see them as orphans.
+    const config = join(home, 'conveyor.yaml');
+    await writeFile(
+      config,
+      `runtime: { plugin: local, config: { root: ${join(home, 'containers')} } }\nvolumes: { driver: naive, config: { root: ${join(home, 'volumes')} } }\n`,
+    );
+    server = await startCcServer(['--data-dir', join(home, 'data'), '-c', config], env);
   }, 120_000);
 
   afterAll(async () => {

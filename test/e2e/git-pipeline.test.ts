@@ -1,174 +1,18 @@
-import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GitDaemon, startGitDaemon, type TestRepo } from '../harness/git-daemon.js';
-import { apiClient, type CcServer, eventually, startCcServer } from './cc-server.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { type GitScenario, startGitScenario } from './git-scenario.js';
 
-const runJs = fileURLToPath(new URL('../../cli/bin/run.js', import.meta.url));
-const run = promisify(execFile);
-
-interface Build {
-  id: number;
-  name: string;
-  status: string;
-}
-
-/**
- * The pipelines issue's end-to-end check, driven through `cc` against a real server: a git
- * resource on a real git daemon feeds job A (trigger), whose task reads the repository and writes
- * an output; job B takes the same version through `passed: [A]` and pushes a commit back to a
- * release branch with a put. A new commit triggers A again; history survives a restart.
- */
-describe('a git pipeline, end to end through cc', () => {
-  let home: string;
-  let daemon: GitDaemon;
-  let repo: TestRepo;
-  let server: CcServer;
-  let env: Record<string, string>;
-  let args: string[];
-
-  const cc = async (...argv: string[]) => {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVEYOR_')));
-    try {
-      const { stdout, stderr } = await run(process.execPath, [runJs, ...argv], {
-        env: { ...base, NO_COLOR: '1', ...env },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+describe('a git pipeline, end to end through cc (local runtime, naive volumes)', () => {
+  let scenario: GitScenario;
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'conveyor-e2e-git-'));
-    await chmod(home, 0o755);
-    daemon = await startGitDaemon();
-    repo = await daemon.createRepo('app');
-    await repo.commit({ files: { 'README.md': 'first\n' }, message: 'first commit' });
-    env = { CONVEYOR_HOME: join(home, 'cli') };
-    args = ['--data-dir', join(home, 'data')];
-    server = await startCcServer(args, env);
+    scenario = await startGitScenario();
   }, 120_000);
 
   afterAll(async () => {
-    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
-    await daemon?.stop();
-    if (home) await rm(home, { recursive: true, force: true });
+    await scenario?.stop();
   });
 
   it('runs A on a new commit, B on the version A passed, pushes back, and keeps history across a restart', async () => {
-    const pipeline = join(home, 'pipeline.yml');
-    await writeFile(
-      pipeline,
-      `
-resources:
-  - name: app
-    type: git
-    check_every: 1s
-    source: { uri: ${repo.url}, branch: main }
-  - name: release
-    type: git
-    check_every: never
-    source: { uri: ${repo.url}, branch: release }
-
-jobs:
-  - name: A
-    plan:
-      - get: app
-        trigger: true
-      - task: read
-        config:
-          platform: linux
-          inputs: [{ name: app }]
-          outputs: [{ name: summary }]
-          run:
-            path: sh
-            args:
-              - -ec
-              - |
-                echo "line one"
-                echo "commit $(cat app/.git/ref)"
-                cat app/README.md
-                echo "line last"
-                cat app/.git/ref > summary/commit
-  - name: B
-    plan:
-      - get: app
-        trigger: true
-        passed: [A]
-      - task: commit
-        config:
-          platform: linux
-          inputs: [{ name: app }]
-          outputs: [{ name: release-repo }]
-          run:
-            path: sh
-            args:
-              - -ec
-              - |
-                ref=$(cat app/.git/ref)
-                echo "B sees $ref"
-                git clone -q app release-repo
-                cd release-repo
-                echo "released $ref" > RELEASE
-                git add RELEASE
-                git -c user.name=ci -c user.email=ci@example.com commit -q -m "release"
-      - put: release
-        params: { repository: release-repo }
-`,
-    );
-    const set = await cc('set-pipeline', '-p', 'e2e', '-c', pipeline, '--non-interactive');
-    expect(set.code, set.stderr).toBe(0);
-    expect((await cc('unpause-pipeline', '-p', 'e2e')).code).toBe(0);
-
-    const api = apiClient(server.url, server.token ?? '');
-    const finished = (job: string, name: string) =>
-      eventually(`${job} #${name} to finish`, async () => {
-        const builds = await api<Build[]>('GET', `/teams/main/pipelines/e2e/jobs/${job}/builds`);
-        const build = builds.find((b) => b.name === name);
-        return build && !['pending', 'started'].includes(build.status) ? build : undefined;
-      });
-
-    // 1. The first commit triggers A; `cc watch` streams its lines in order and exits 0.
-    const firstCommit = await repo.revParse('main');
-    expect((await finished('A', '1')).status).toBe('succeeded');
-    const watchA = await cc('watch', '-j', 'e2e/A', '-b', '1');
-    expect(watchA.code, watchA.stderr).toBe(0);
-    const lines = watchA.stdout.split('\n');
-    const order = ['line one', `commit ${firstCommit}`, 'first', 'line last'].map((line) =>
-      lines.indexOf(line),
-    );
-    expect(
-      order.every((index) => index >= 0),
-      watchA.stdout,
-    ).toBe(true);
-    expect([...order].sort((a, b) => a - b)).toEqual(order);
-
-    // 2. B runs on the same version, through passed: [A], and pushes to the release branch.
-    expect((await finished('B', '1')).status).toBe('succeeded');
-    const watchB = await cc('watch', '-j', 'e2e/B', '-b', '1');
-    expect(watchB.stdout).toContain(`B sees ${firstCommit}`);
-    const release = await repo.revParse('release');
-    expect(await repo.git('show', `${release}:RELEASE`)).toContain(`released ${firstCommit}`);
-
-    // 3. A new commit triggers A again within a check interval or so.
-    const second = await repo.commit({ files: { 'README.md': 'second\n' }, message: 'second commit' });
-    expect((await finished('A', '2')).status).toBe('succeeded');
-    expect((await cc('watch', '-j', 'e2e/A', '-b', '2')).stdout).toContain(`commit ${second}`);
-
-    // 4. After a restart the history is intact.
-    expect(await server.stop()).toBe(0);
-    server = await startCcServer(args, env);
-    const builds = await cc('builds', '-j', 'e2e/A', '--json');
-    expect(builds.code, builds.stderr).toBe(0);
-    const names = (JSON.parse(builds.stdout) as Build[]).map((b) => `${b.name}:${b.status}`);
-    expect(names).toEqual(expect.arrayContaining(['1:succeeded', '2:succeeded']));
-    const replay = await cc('watch', '-j', 'e2e/A', '-b', '1');
-    expect(replay.stdout).toContain(`commit ${firstCommit}`);
+    await scenario.runPipeline();
   }, 240_000);
 });

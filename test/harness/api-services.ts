@@ -20,8 +20,15 @@ import {
   buildOutputNotFound,
   type CheckInput,
   type CheckResponse,
+  type Container,
+  type ContainerFilter,
   type CreateBuildRequest,
   checkFailed,
+  containerNotFound,
+  type InterceptExitStatus,
+  type InterceptIo,
+  type InterceptRequest,
+  interceptAmbiguous,
   type Job,
   type JobRef,
   jobBuildNotFound,
@@ -43,12 +50,17 @@ import {
   type SetPipelineConfigInput,
   type SetPipelineConfigResult,
   teamNotFound,
+  ttyUnsupported,
   type Version,
+  type Volume,
 } from '@conveyor/core/api';
 import { parseYamlSource, type YamlPath, type YamlSource } from '@conveyor/core/config';
 import { ConveyorError } from '@conveyor/core/errors';
 
-export type ApiServices = Pick<ApiDeps, 'pipelines' | 'jobs' | 'builds' | 'oneOffBuilds' | 'resources'>;
+export type ApiServices = Pick<
+  ApiDeps,
+  'pipelines' | 'jobs' | 'builds' | 'oneOffBuilds' | 'resources' | 'containers' | 'volumes' | 'intercept'
+>;
 type BuildEvent = BuildEventRecord['event'];
 type BuildStatus = Build['status'];
 
@@ -146,6 +158,16 @@ export class InMemoryApiServices {
   readonly setConfigCalls: SetPipelineConfigInput[] = [];
   /** Every check request's `from`, in order. */
   readonly checkCalls: Array<Version | undefined> = [];
+  /**
+   * What an intercepted process does, in place of a runtime; unset, an intercept is refused once
+   * the container is found. `intercept.prepare` refuses a terminal unless `interceptTty` is set.
+   */
+  interceptProcess:
+    | ((container: Container, request: InterceptRequest, io: InterceptIo) => Promise<InterceptExitStatus>)
+    | undefined;
+  interceptTty = false;
+  readonly #containers: Container[] = [];
+  readonly #volumes: Volume[] = [];
   readonly #teams = new Set(['main']);
   readonly #pipelines = new Map<string, PipelineState>();
   readonly #builds = new Map<number, BuildState>();
@@ -321,6 +343,44 @@ export class InMemoryApiServices {
           return presentVersion(version);
         },
       },
+      containers: {
+        list: async (team, filter) => this.#listed(this.#containers, team, filter),
+      },
+      volumes: {
+        list: async (team, filter) => this.#listed(this.#volumes, team, filter),
+      },
+      intercept: {
+        prepare: async (request) => {
+          const build = this.#build(request.buildId).build;
+          const found = this.#containers.filter(
+            (c) =>
+              c.build_id === build.id &&
+              c.state === 'created' &&
+              (request.container === undefined || c.handle === request.container) &&
+              (request.step === undefined || c.step_name === request.step || c.plan_id === request.step),
+          );
+          const [container, ...others] = found;
+          if (container === undefined) {
+            const which = request.step === undefined ? undefined : `step ${JSON.stringify(request.step)}`;
+            throw containerNotFound(build.id, which, build.status);
+          }
+          if (others.length > 0) throw interceptAmbiguous(build.id, found);
+          if (request.tty && !this.interceptTty) throw ttyUnsupported('local');
+          return {
+            container,
+            run: async (io) => {
+              const process = this.interceptProcess;
+              if (process === undefined) {
+                throw new ConveyorError(
+                  'CC_E_INTERNAL',
+                  'the in-memory world runs no processes: set interceptProcess',
+                );
+              }
+              return process(container, request, io);
+            },
+          };
+        },
+      },
     };
   }
 
@@ -396,6 +456,34 @@ export class InMemoryApiServices {
   /** What the next check of a resource reports: versions (oldest first), or an error. */
   setNextCheck(ref: ResourceRef, outcome: CheckOutcome): void {
     this.#resource(ref).nextCheck = outcome;
+  }
+
+  /** A container, as the executor would record it for a step of a build. */
+  addContainer(container: Container): void {
+    this.#containers.push(container);
+  }
+
+  addVolume(volume: Volume): void {
+    this.#volumes.push(volume);
+  }
+
+  /** The team's containers or volumes that match, after the 404s of the pipeline and job named. */
+  #listed<T extends Container | Volume>(items: readonly T[], team: string, filter: ContainerFilter): T[] {
+    this.#team(team);
+    if (filter.pipeline !== undefined) {
+      if (filter.job === undefined) this.#pipeline({ team, pipeline: filter.pipeline });
+      else this.#job({ team, pipeline: filter.pipeline, job: filter.job });
+    }
+    return items.filter(
+      (item) =>
+        item.team_name === team &&
+        (filter.pipeline === undefined || item.pipeline_name === filter.pipeline) &&
+        (filter.job === undefined || item.job_name === filter.job) &&
+        (filter.build === undefined || item.build_name === filter.build) &&
+        (filter.buildId === undefined || item.build_id === filter.buildId) &&
+        (filter.step === undefined || item.step_name === filter.step || item.plan_id === filter.step) &&
+        (filter.type === undefined || item.type === filter.type),
+    );
   }
 
   /** Event subscriptions not released yet. */

@@ -24,6 +24,10 @@ export interface TestContainerd {
   readonly state: string;
   /** containerd's log so far (stderr), for failure messages. */
   log(): string;
+  /** SIGKILL containerd itself (not its shims), as a crash would. */
+  kill(): Promise<void>;
+  /** Start containerd again on the same root, state and socket after kill(). */
+  restart(): Promise<void>;
   /** Run `ctr` against this containerd; resolves with stdout. */
   ctr(args: readonly string[], options?: { namespace?: string }): Promise<string>;
   stop(): Promise<void>;
@@ -106,17 +110,22 @@ export async function startContainerd(): Promise<TestContainerd> {
   await writeFile(join(dir, 'config.toml'), configToml(dir));
 
   const stderr: Buffer[] = [];
-  const child: ChildProcess = spawn('containerd', ['--config', join(dir, 'config.toml')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    // Its own process group, so a test runner's Ctrl-C does not reach it before stop() does.
-    detached: true,
-  });
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
   const log = () => Buffer.concat(stderr).toString('utf8');
+  let child: ChildProcess;
   let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
+  const launch = () => {
+    exited = false;
+    child = spawn('containerd', ['--config', join(dir, 'config.toml')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // Its own process group, so a test runner's Ctrl-C does not reach it before stop() does.
+      detached: true,
+    });
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.once('exit', () => {
+      exited = true;
+    });
+  };
+  launch();
 
   // A test that dies without stop() must not leave containerd running for the next one.
   const killOnExit = () => child.kill('SIGKILL');
@@ -142,20 +151,25 @@ export async function startContainerd(): Promise<TestContainerd> {
       await rmdir(join('/run/containerd/runc', namespace)).catch(() => undefined);
   };
 
-  for (let waited = 0; ; waited += 25) {
-    if (exited || waited > 20_000) {
-      await cleanup();
-      throw new Error(`containerd did not start: ${log().slice(-2000)}`);
+  const ready = async () => {
+    for (let waited = 0; ; waited += 25) {
+      if (exited || waited > 20_000) throw new Error(`containerd did not start: ${log().slice(-2000)}`);
+      if (await isSocket(address)) {
+        // The socket appears before the services are registered: ask for the version.
+        const ok = await run('ctr', ['--address', address, 'version'], { timeout: 5000 }).then(
+          () => true,
+          () => false,
+        );
+        if (ok) return;
+      }
+      await sleep(25);
     }
-    if (await isSocket(address)) {
-      // The socket appears before the services are registered: ask for the version.
-      const ok = await run('ctr', ['--address', address, 'version'], { timeout: 5000 }).then(
-        () => true,
-        () => false,
-      );
-      if (ok) break;
-    }
-    await sleep(25);
+  };
+  try {
+    await ready();
+  } catch (error) {
+    await cleanup();
+    throw error;
   }
 
   return {
@@ -171,6 +185,18 @@ export async function startContainerd(): Promise<TestContainerd> {
         { maxBuffer: 64 * 1024 * 1024 },
       );
       return stdout;
+    },
+    async kill() {
+      if (exited) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      // containerd alone: its shims, and the tasks they run, live on, as after a real crash.
+      child.kill('SIGKILL');
+      await gone;
+    },
+    async restart() {
+      if (!exited) throw new Error('containerd is still running: kill() it first');
+      launch();
+      await ready();
     },
     stop: cleanup,
   };

@@ -53,7 +53,14 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startDockerRegistry(options: { auth?: boolean } = {}): Promise<TestRegistry> {
+export interface DockerRegistryOptions {
+  /** htpasswd auth with REGISTRY_USER (Basic, realm conveyor-test). */
+  auth?: boolean;
+  /** `storage.delete.enabled`: whether DELETE of manifests and blobs works (default true). */
+  delete?: boolean;
+}
+
+export async function startDockerRegistry(options: DockerRegistryOptions = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'conveyor-registry-'));
   const credentials = options.auth ? { ...REGISTRY_USER } : undefined;
   if (credentials)
@@ -77,7 +84,7 @@ export async function startDockerRegistry(options: { auth?: boolean } = {}): Pro
         '  filesystem:',
         `    rootdirectory: ${join(dir, 'storage')}`,
         '  delete:',
-        '    enabled: true',
+        `    enabled: ${options.delete ?? true}`,
         'http:',
         `  addr: 127.0.0.1:${port}`,
         `  secret: ${randomBytes(16).toString('hex')}`,

@@ -1,11 +1,13 @@
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import * as tar from 'tar';
 
 const run = promisify(execFile);
@@ -20,27 +22,57 @@ export const MEDIA_TYPES = {
   layerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
 } as const;
 
-export interface Blob {
+/** A blob of a layout: what a descriptor says about it. */
+export interface BlobRef {
   mediaType: string;
   digest: string;
   size: number;
+}
+
+export interface Blob extends BlobRef {
   /** The bytes, as written to blobs/sha256/. */
   data: Buffer;
 }
 
-/** An OCI image layout on disk, and everything a test needs to know about it. */
-export interface OciImage {
+/** An OCI image layout on disk: where it is and its blobs' descriptors (JSON, so it can be cached). */
+export interface OciLayout {
   /** The directory with oci-layout, index.json and blobs/sha256/. */
   layoutDir: string;
-  /** The same layout as one tar (an OCI archive that also carries docker save's manifest.json). */
-  tarball: string;
   /** `name:tag`, as in index.json's org.opencontainers.image.ref.name annotation (the tag). */
   reference: string;
   name: string;
   tag: string;
+  manifest: BlobRef;
+  config: BlobRef;
+  layers: Array<BlobRef & { diffId: string }>;
+}
+
+/** A small OCI image layout on disk, and everything a test needs to know about it, bytes included. */
+export interface OciImage extends OciLayout {
+  /** The same layout as one tar (an OCI archive that also carries docker save's manifest.json). */
+  tarball: string;
   manifest: Blob;
   config: Blob;
   layers: Array<Blob & { diffId: string }>;
+}
+
+export interface OciLayoutOptions {
+  name: string;
+  tag: string;
+  /** The image config's Env (default: a standard PATH), Cmd, WorkingDir and User. */
+  env?: string[] | undefined;
+  cmd?: string[] | undefined;
+  workingDir?: string | undefined;
+  user?: string | undefined;
+  /** The history entry's created_by: how the root filesystem was made. */
+  createdBy: string;
+  /**
+   * Give every file to root in the layer, whoever owns it on disk (a rootfs made by hand); by
+   * default owners are kept, as a distribution's rootfs needs (root:shadow /etc/shadow, …).
+   */
+  rootOwned?: boolean | undefined;
+  /** Also write the layout as one tar, `<name>-<tag>.tar` next to the layout directory. */
+  tarball?: boolean | undefined;
 }
 
 export interface BusyboxImageOptions {
@@ -69,7 +101,7 @@ function blob(mediaType: string, data: Buffer): Blob {
   return { mediaType, digest: sha256(data), size: data.length, data };
 }
 
-const descriptor = ({ mediaType, digest, size }: Blob) => ({ mediaType, digest, size });
+const descriptor = ({ mediaType, digest, size }: BlobRef): BlobRef => ({ mediaType, digest, size });
 
 /** The OCI platform architecture of this machine. */
 export function ociArchitecture(): string {
@@ -99,87 +131,126 @@ export async function buildBusyboxImage(
   const rootfs = join(work, 'rootfs');
   try {
     await makeRootfs(rootfs, options.files ?? {});
-    const layerTar = await tarDirectory(rootfs);
-    const layer = {
-      ...blob(MEDIA_TYPES.layerGzip, gzipSync(layerTar, { level: 6 })),
-      diffId: sha256(layerTar),
-    };
-    const config = blob(
-      MEDIA_TYPES.config,
-      Buffer.from(
-        JSON.stringify({
-          created: '2024-01-01T00:00:00Z',
-          architecture: ociArchitecture(),
-          os: 'linux',
-          config: {
-            Env: options.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-            Cmd: ['sh'],
-            ...(options.workingDir ? { WorkingDir: options.workingDir } : {}),
-            ...(options.user ? { User: options.user } : {}),
-          },
-          rootfs: { type: 'layers', diff_ids: [layer.diffId] },
-          history: [{ created: '2024-01-01T00:00:00Z', created_by: 'conveyor test harness: busybox-static' }],
-        }),
-      ),
-    );
-    const manifest = blob(
-      MEDIA_TYPES.manifest,
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MEDIA_TYPES.manifest,
-          config: descriptor(config),
-          layers: [descriptor(layer)],
-        }),
-      ),
-    );
-
-    const layoutDir = join(work, 'layout');
-    await mkdir(join(layoutDir, 'blobs', 'sha256'), { recursive: true });
-    for (const b of [layer, config, manifest])
-      await writeFile(join(layoutDir, 'blobs', 'sha256', b.digest.slice('sha256:'.length)), b.data);
-    await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await writeFile(
-      join(layoutDir, 'index.json'),
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPES.index,
-        manifests: [
-          {
-            ...descriptor(manifest),
-            annotations: {
-              'org.opencontainers.image.ref.name': tag,
-              'io.containerd.image.name': `docker.io/library/${name}:${tag}`,
-            },
-            platform: { architecture: ociArchitecture(), os: 'linux' },
-          },
-        ],
-      }),
-    );
-    // docker save's index of the same blobs, so the archive reads as either format.
-    await writeFile(
-      join(layoutDir, 'manifest.json'),
-      JSON.stringify([
-        {
-          Config: `blobs/sha256/${config.digest.slice(7)}`,
-          RepoTags: [`${name}:${tag}`],
-          Layers: [`blobs/sha256/${layer.digest.slice(7)}`],
-        },
-      ]),
-    );
-    const tarball = join(work, `${name}-${tag}.tar`);
-    await tar.c({ file: tarball, cwd: layoutDir, portable: true, mtime: new Date(0) }, [
-      'oci-layout',
-      'index.json',
-      'manifest.json',
-      'blobs',
-    ]);
+    const layout = await writeOciLayout(rootfs, join(work, 'layout'), {
+      name,
+      tag,
+      env: options.env,
+      cmd: ['sh'],
+      workingDir: options.workingDir,
+      user: options.user,
+      createdBy: 'conveyor test harness: busybox-static',
+      rootOwned: true,
+      tarball: true,
+    });
     await rm(rootfs, { recursive: true, force: true });
-    return { layoutDir, tarball, reference: `${name}:${tag}`, name, tag, manifest, config, layers: [layer] };
+    const withData = async <B extends BlobRef>(b: B): Promise<B & Blob> => ({
+      ...b,
+      data: await readBlob(layout.layoutDir, b.digest),
+    });
+    return {
+      ...layout,
+      tarball: tarballOf(layout.layoutDir, name, tag),
+      manifest: await withData(layout.manifest),
+      config: await withData(layout.config),
+      layers: await Promise.all(layout.layers.map(withData)),
+    };
   } catch (error) {
     await rm(work, { recursive: true, force: true });
     throw error;
   }
+}
+
+const tarballOf = (layoutDir: string, name: string, tag: string) =>
+  join(dirname(layoutDir), `${name}-${tag}.tar`);
+
+/**
+ * Write an OCI image layout of a root filesystem directory at `layoutDir` (which must not exist
+ * yet): one gzipped layer, its config and manifest, index.json naming it `tag` (and containerd's
+ * `docker.io/library/<name>:<tag>`), and docker save's manifest.json over the same blobs, so the
+ * layout (and its tarball) reads as either format. Every mtime in the layer is fixed and entries
+ * are sorted, so the same tree gives the same digests. The layer is streamed: a Debian rootfs is
+ * hundreds of megabytes.
+ */
+export async function writeOciLayout(
+  rootfs: string,
+  layoutDir: string,
+  options: OciLayoutOptions,
+): Promise<OciLayout> {
+  const { name, tag } = options;
+  const blobs = join(layoutDir, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const writeBlob = async (mediaType: string, data: Buffer): Promise<BlobRef> => {
+    const b = blob(mediaType, data);
+    await writeFile(join(blobs, b.digest.slice('sha256:'.length)), data);
+    return descriptor(b);
+  };
+
+  const layer = await writeLayer(rootfs, blobs, options.rootOwned === true);
+  const config = await writeBlob(
+    MEDIA_TYPES.config,
+    Buffer.from(
+      JSON.stringify({
+        created: '2024-01-01T00:00:00Z',
+        architecture: ociArchitecture(),
+        os: 'linux',
+        config: {
+          Env: options.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+          ...(options.cmd ? { Cmd: options.cmd } : {}),
+          ...(options.workingDir ? { WorkingDir: options.workingDir } : {}),
+          ...(options.user ? { User: options.user } : {}),
+        },
+        rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+        history: [{ created: '2024-01-01T00:00:00Z', created_by: options.createdBy }],
+      }),
+    ),
+  );
+  const manifest = await writeBlob(
+    MEDIA_TYPES.manifest,
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.manifest,
+        config,
+        layers: [descriptor(layer)],
+      }),
+    ),
+  );
+  await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFile(
+    join(layoutDir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.index,
+      manifests: [
+        {
+          ...manifest,
+          annotations: {
+            'org.opencontainers.image.ref.name': tag,
+            'io.containerd.image.name': `docker.io/library/${name}:${tag}`,
+          },
+          platform: { architecture: ociArchitecture(), os: 'linux' },
+        },
+      ],
+    }),
+  );
+  // docker save's index of the same blobs, so the archive reads as either format.
+  await writeFile(
+    join(layoutDir, 'manifest.json'),
+    JSON.stringify([
+      {
+        Config: `blobs/sha256/${config.digest.slice(7)}`,
+        RepoTags: [`${name}:${tag}`],
+        Layers: [`blobs/sha256/${layer.digest.slice(7)}`],
+      },
+    ]),
+  );
+  if (options.tarball) {
+    await tar.c(
+      { file: tarballOf(layoutDir, name, tag), cwd: layoutDir, portable: true, mtime: new Date(0) },
+      ['oci-layout', 'index.json', 'manifest.json', 'blobs'],
+    );
+  }
+  return { layoutDir, reference: `${name}:${tag}`, name, tag, manifest, config, layers: [layer] };
 }
 
 async function makeRootfs(rootfs: string, files: Record<string, string>): Promise<void> {
@@ -207,19 +278,77 @@ async function makeRootfs(rootfs: string, files: Record<string, string>): Promis
   }
 }
 
-/** A tar of a directory's contents with fixed timestamps; `portable` leaves owners out (root). */
-async function tarDirectory(dir: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const stream = tar.c(
-    {
-      cwd: dir,
-      portable: true,
-      mtime: new Date('2024-01-01T00:00:00Z'),
+/** Hash what passes through; count its bytes. */
+function tap(hash: Hash, count?: (bytes: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      count?.(chunk.length);
+      done(null, chunk);
     },
-    ['.'],
-  );
-  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
+  });
+}
+
+/**
+ * Tar a directory's contents with GNU tar (hard links, device nodes and long names as a
+ * distribution's rootfs has them), reproducibly: sorted, one mtime, no atime/ctime or pid in pax
+ * headers, numeric owners. Gzipped into blobs/ under its digest; the tar's own digest is the diff id.
+ */
+async function writeLayer(
+  dir: string,
+  blobsDir: string,
+  rootOwned: boolean,
+): Promise<BlobRef & { diffId: string }> {
+  const args = [
+    '--create',
+    '--file=-',
+    `--directory=${dir}`,
+    '--sort=name',
+    '--format=posix',
+    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    '--mtime=2024-01-01 00:00:00Z',
+    '--numeric-owner',
+    ...(rootOwned ? ['--owner=0', '--group=0'] : []),
+    '.',
+  ];
+  const child = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  const diff = createHash('sha256');
+  const compressed = createHash('sha256');
+  let size = 0;
+  const partial = join(blobsDir, `.layer-${randomBytes(6).toString('hex')}`);
+  try {
+    await pipeline(
+      child.stdout,
+      tap(diff),
+      createGzip({ level: 6 }),
+      tap(compressed, (bytes) => {
+        size += bytes;
+      }),
+      createWriteStream(partial),
+    );
+    const code = await exited;
+    if (code !== 0) throw new Error(`tar of ${dir} failed (exit ${code}): ${stderr.slice(-2000)}`);
+    const digest = compressed.digest('hex');
+    await rename(partial, join(blobsDir, digest));
+    return {
+      mediaType: MEDIA_TYPES.layerGzip,
+      digest: `sha256:${digest}`,
+      size,
+      diffId: `sha256:${diff.digest('hex')}`,
+    };
+  } catch (error) {
+    child.kill('SIGKILL');
+    await rm(partial, { force: true });
+    throw error;
+  }
 }
 
 /** Read a blob of a layout. */

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import createClient, { type Client } from 'openapi-fetch';
+import WebSocket from 'ws';
 import { CliError } from '../errors/index.js';
 import type { ResolvedTarget } from '../targets/index.js';
 import { badResponse, type ErrorContext, failedReply, isServerError, unreachable } from './api-errors.js';
-import type { components, paths } from './openapi.generated.js';
+import type { components, operations, paths } from './openapi.generated.js';
 import { nextCursor, type Page } from './pagination.js';
 import { readBody, requestStream } from './stream-request.js';
 
@@ -23,6 +24,11 @@ export type Resource = Schemas['Resource'];
 export type ResourceVersion = Schemas['ResourceVersion'];
 export type Version = Schemas['Version'];
 export type CheckResponse = Schemas['CheckResponse'];
+export type Container = Schemas['Container'];
+export type Volume = Schemas['Volume'];
+export type ContainersQuery = NonNullable<operations['listContainers']['parameters']['query']>;
+export type InterceptQuery = NonNullable<operations['interceptBuild']['parameters']['query']>;
+export type InterceptMessage = Schemas['InterceptMessage'];
 
 export interface ApiClientOptions {
   /** Per-request time limit; a server that does not answer in time is unreachable. */
@@ -364,6 +370,62 @@ export class ApiClient {
         signal: this.#signal(),
       }),
     );
+  }
+
+  // --- Containers and volumes ---
+
+  async listContainers(team: string, query: ContainersQuery = {}): Promise<Container[]> {
+    return this.#call(() =>
+      this.#client.GET('/api/v1/teams/{team}/containers', {
+        params: { path: { team }, query },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async listVolumes(team: string, query: ContainersQuery = {}): Promise<Volume[]> {
+    return this.#call(() =>
+      this.#client.GET('/api/v1/teams/{team}/volumes', {
+        params: { path: { team }, query },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  /**
+   * Opens an intercept WebSocket to a process in a container of the build (see
+   * core/api/schemas/intercept-message.json for its frames), resolving once it is open. A refusal
+   * (no such container, several, no terminal on this runtime) rejects as any failed reply does.
+   * The socket comes paused: the caller resumes it once it listens, so no frame is missed.
+   */
+  async openIntercept(buildId: number, query: InterceptQuery): Promise<WebSocket> {
+    const url = new URL(`${this.url}/api/v1/builds/${buildId}/intercept`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    for (const [name, value] of Object.entries(query)) {
+      for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, String(item));
+    }
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers: this.#authHeaders(), handshakeTimeout: this.#timeoutMs });
+      // A later error rejects nothing: the session listens for its own. Paused at once: frames
+      // that came with the handshake would otherwise be emitted before the caller listens.
+      socket.once('open', () => {
+        socket.pause();
+        resolve(socket);
+      });
+      socket.once('unexpected-response', (request, response) => {
+        readBody(response).then(
+          (text) => {
+            request.destroy();
+            reject(failedReply(this.#context(), response.statusCode ?? 0, parseJson(text)));
+          },
+          (error: unknown) => {
+            request.destroy();
+            reject(unreachable(this.#context(), error));
+          },
+        );
+      });
+      socket.once('error', (error) => reject(unreachable(this.#context(), error, this.#timeoutMs)));
+    });
   }
 
   // --- Plumbing ---

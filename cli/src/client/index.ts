@@ -4,8 +4,12 @@ export {
   type Build,
   type BuildStatus,
   type CheckResponse,
+  type Container,
+  type ContainersQuery,
   type CreateBuildRequest,
   type InfoResponse,
+  type InterceptMessage,
+  type InterceptQuery,
   type Job,
   type JobPath,
   type PageRequest,
@@ -20,6 +24,7 @@ export {
   type SetPipelineConfigRequest,
   type SetPipelineConfigResponse,
   type Version,
+  type Volume,
 } from './api-client.js';
 export { type ErrorResponse, isServerError } from './api-errors.js';
 export type { Page } from './pagination.js';

@@ -572,6 +572,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/{team}/containers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the containers of a team's builds
+         * @description Oldest first. Filter by `pipeline`, `job` (with `pipeline`), `build` (a build name, with `job`), `build_id`, `step` (a name or plan id) and `type`, as `fly containers` and `fly volumes` show them.
+         */
+        get: operations["listContainers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the volumes of a team's builds
+         * @description Oldest first. Filter by `pipeline`, `job` (with `pipeline`), `build` (a build name, with `job`), `build_id`, `step` (a name or plan id) and `type`, as `fly containers` and `fly volumes` show them. A volume's `type` is its role for the step (`input`, `output`, `cache`).
+         */
+        get: operations["listVolumes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/builds/{id}/intercept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run a process in the container of a build's step (WebSocket)
+         * @description Upgrade to a WebSocket; the process runs in the container's working directory with its environment. Binary frames from the client are the process's stdin; binary frames from the server are one stream byte (1 stdout, 2 stderr) and the output. Text frames are InterceptMessage JSON: the client sends `resize` and `stdin-end`, the server ends with `exit` (or `error`) and closes. Closing the socket kills the process, never the step. Refusals come before the upgrade as HTTP errors: `CC_E_API_CONTAINER_NOT_FOUND`, `CC_E_API_INTERCEPT_AMBIGUOUS` (name a `step` or `container`), `CC_E_API_TTY_UNSUPPORTED`.
+         */
+        get: operations["interceptBuild"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1042,6 +1102,160 @@ export interface components {
         BuildEventsHeaders: {
             /** @description The `id:` of the last event the client received; the stream resumes with the event after it. EventSource clients send it when they reconnect. */
             "last-event-id"?: string;
+        };
+        /**
+         * Container
+         * @description A container the runtime made for a step of a build, as Conveyor recorded it. Shaped like Concourse's container JSON where the two overlap.
+         */
+        Container: {
+            /** @description The container's handle: what the runtime calls it, and what `cc intercept` and `?container=` take. */
+            handle: string;
+            /** @description The worker the container lives on. */
+            worker_name: string;
+            /** @description The runtime plugin that made it (`local`, `containerd`). */
+            runtime: string;
+            /**
+             * @description `creating` until the runtime made it, `created` while it is usable, `destroying` once it is no longer needed and garbage collection is removing it.
+             * @enum {string}
+             */
+            state: "creating" | "created" | "destroying";
+            team_name?: string;
+            /** @description The build the container serves. */
+            build_id?: number;
+            /** @description The build's name within its job (`3`); the id as text for a one-off build. */
+            build_name?: string;
+            /** @description Absent for a one-off build. */
+            pipeline_name?: string;
+            /** @description Absent for a one-off build. */
+            job_name?: string;
+            /** @description The id of the step in the build's plan; an `across` step's copies carry `/N` after it. */
+            plan_id?: string;
+            /** @description The step's name: the task's, or the get's or put's. Absent when the plan no longer tells (the job was removed). */
+            step_name?: string;
+            /** @description The step's type: `task`, `get`, `put`, `check`. */
+            type?: string;
+            /** @description When the container was recorded, in Unix seconds. */
+            created_at: number;
+        };
+        /**
+         * ContainerList
+         * @description Containers, oldest first.
+         */
+        ContainerList: components["schemas"]["Container"][];
+        /**
+         * Volume
+         * @description A volume the volume driver made for a step of a build (an input, output or cache directory), as Conveyor recorded it.
+         */
+        Volume: {
+            /** @description The volume's handle: what the volume driver calls it. */
+            handle: string;
+            /** @description The worker the volume lives on. */
+            worker_name: string;
+            /** @description The volume driver plugin that made it (`naive`, `overlay`, `btrfs`). */
+            driver: string;
+            /**
+             * @description `creating` until the driver made it, `created` while it is usable, `destroying` once it is no longer needed and garbage collection is removing it.
+             * @enum {string}
+             */
+            state: "creating" | "created" | "destroying";
+            /** @description What the volume is for the step: `input` (a copy-on-write child of an artifact), `output`, `cache`. */
+            type?: string;
+            /** @description The artifact the volume is or becomes (an output's name). */
+            artifact?: string;
+            team_name?: string;
+            /** @description The build the volume serves. */
+            build_id?: number;
+            /** @description The build's name within its job (`3`); the id as text for a one-off build. */
+            build_name?: string;
+            /** @description Absent for a one-off build. */
+            pipeline_name?: string;
+            /** @description Absent for a one-off build. */
+            job_name?: string;
+            /** @description The id of the step in the build's plan; an `across` step's copies carry `/N` after it. */
+            plan_id?: string;
+            /** @description The step's name, where the plan tells. */
+            step_name?: string;
+            /** @description The container the volume is mounted into, where recorded. */
+            container_handle?: string;
+            /** @description The volume this one is a copy-on-write child of. */
+            parent_handle?: string;
+            /** @description When the volume was recorded, in Unix seconds. */
+            created_at: number;
+        };
+        /**
+         * VolumeList
+         * @description Volumes, oldest first.
+         */
+        VolumeList: components["schemas"]["Volume"][];
+        /**
+         * ContainersQuery
+         * @description Which of a team's containers (or volumes) to list; every filter given must match. `job` needs `pipeline`, and `build` (a build name) needs `job`.
+         */
+        ContainersQuery: {
+            /** @description Only those of this pipeline's builds. */
+            pipeline?: string;
+            /** @description Only those of this job's builds (with `pipeline`). */
+            job?: string;
+            /** @description Only those of the job's build of this name (with `job`). */
+            build?: string;
+            /** @description Only those of the build with this global id. */
+            build_id?: number;
+            /** @description Only those of this step: its name (`unit`) or its plan id. */
+            step?: string;
+            /** @description Only those of this type: a container's step type (`task`), a volume's role (`output`). */
+            type?: string;
+        };
+        /**
+         * InterceptQuery
+         * @description Which container of the build to run a process in, and how. Without `step` or `container` the build must have exactly one container.
+         */
+        InterceptQuery: {
+            /** @description The step whose container to use: its name or its plan id. */
+            step?: string;
+            /** @description The container's handle, as `GET /teams/{team}/containers` lists it. */
+            container?: string;
+            /**
+             * @description The program and its arguments, one query parameter each in order (`?command=sh&command=-c&command=ls`).
+             * @default [
+             *       "sh"
+             *     ]
+             */
+            command: string[];
+            /**
+             * @description Give the process a terminal. Only a runtime with terminals (containerd) can; the local runtime refuses with `CC_E_API_TTY_UNSUPPORTED`.
+             * @default false
+             */
+            tty: boolean;
+            /** @description The terminal's width at the start, with `tty`. */
+            columns?: number;
+            /** @description The terminal's height at the start, with `tty`. */
+            rows?: number;
+            /** @description The `TERM` the process gets, with `tty` (the client's own, e.g. `xterm-256color`). */
+            term?: string;
+        };
+        /**
+         * InterceptMessage
+         * @description A text frame of an intercept WebSocket, as JSON. Binary frames carry bytes: client to server, the process's stdin; server to client, one byte naming the stream (1 stdout, 2 stderr) and then the output. The client sends `resize` when its terminal changes size and `stdin-end` once its stdin ends; the server sends `exit` once the process has exited, or `error` if it could not run it, and then closes the socket. Closing the socket kills the process (never the step).
+         */
+        InterceptMessage: {
+            /** @enum {unknown} */
+            type: "resize";
+            columns: number;
+            rows: number;
+        } | {
+            /** @enum {unknown} */
+            type: "stdin-end";
+        } | {
+            /** @enum {unknown} */
+            type: "exit";
+            exit_status: number;
+            signal?: string;
+        } | {
+            /** @enum {unknown} */
+            type: "error";
+            code: string;
+            message: string;
+            details?: Record<string, never>;
         };
     };
     responses: never;
@@ -2825,6 +3039,197 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResourceVersion"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listContainers: {
+        parameters: {
+            query?: {
+                /** @description Only those of this pipeline's builds. */
+                pipeline?: string;
+                /** @description Only those of this job's builds (with `pipeline`). */
+                job?: string;
+                /** @description Only those of the job's build of this name (with `job`). */
+                build?: string;
+                /** @description Only those of the build with this global id. */
+                build_id?: number;
+                /** @description Only those of this step: its name (`unit`) or its plan id. */
+                step?: string;
+                /** @description Only those of this type: a container's step type (`task`), a volume's role (`output`). */
+                type?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The team's name (`main`). */
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Containers, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listVolumes: {
+        parameters: {
+            query?: {
+                /** @description Only those of this pipeline's builds. */
+                pipeline?: string;
+                /** @description Only those of this job's builds (with `pipeline`). */
+                job?: string;
+                /** @description Only those of the job's build of this name (with `job`). */
+                build?: string;
+                /** @description Only those of the build with this global id. */
+                build_id?: number;
+                /** @description Only those of this step: its name (`unit`) or its plan id. */
+                step?: string;
+                /** @description Only those of this type: a container's step type (`task`), a volume's role (`output`). */
+                type?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The team's name (`main`). */
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Volumes, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VolumeList"];
+                };
+            };
+            /** @description No bearer token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request was wrong; `code` says how. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The server failed; `code` says how. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    interceptBuild: {
+        parameters: {
+            query?: {
+                /** @description The step whose container to use: its name or its plan id. */
+                step?: string;
+                /** @description The container's handle, as `GET /teams/{team}/containers` lists it. */
+                container?: string;
+                /** @description The program and its arguments, one query parameter each in order (`?command=sh&command=-c&command=ls`). */
+                command?: string[];
+                /** @description Give the process a terminal. Only a runtime with terminals (containerd) can; the local runtime refuses with `CC_E_API_TTY_UNSUPPORTED`. */
+                tty?: boolean;
+                /** @description The terminal's width at the start, with `tty`. */
+                columns?: number;
+                /** @description The terminal's height at the start, with `tty`. */
+                rows?: number;
+                /** @description The `TERM` the process gets, with `tty` (the client's own, e.g. `xterm-256color`). */
+                term?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The build's global id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols: the WebSocket is open and the process starts. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InterceptMessage"];
                 };
             };
             /** @description No bearer token, or an invalid one. */

@@ -7,10 +7,17 @@ import { CliError } from '../errors/index.js';
 import { runExample } from '../example/index.js';
 import { readTargets, targetNamePattern, writeTargets } from '../targets/index.js';
 
-/** The plugins every `cc up` server loads: the quick-start set, shipped with the CLI. */
+/**
+ * The plugins every `cc up` server loads, shipped with the CLI: the quick-start set, and the
+ * containerd runtime and copy-on-write volume drivers that `runtime:` and `volumes.driver:` in
+ * conveyor.yaml switch to with one line.
+ */
 const builtinPluginPackages = [
   '@conveyor/plugin-runtime-local',
+  '@conveyor/plugin-runtime-containerd',
   '@conveyor/plugin-volume-naive',
+  '@conveyor/plugin-volume-overlay',
+  '@conveyor/plugin-volume-btrfs',
   '@conveyor/plugin-credentials-env',
   '@conveyor/plugin-resource-mock',
   '@conveyor/plugin-resource-time',

@@ -88,6 +88,14 @@ export const cliErrors = defineCliErrors({
     exit: exitCodes.failed,
     docs: '`cc execute` could not upload an input directory or unpack a downloaded output. The message names the input or output and the directory; check that the directory exists and is readable (inputs) or writable (outputs).',
   },
+  CC_E_CLI_AMBIGUOUS: {
+    exit: exitCodes.usage,
+    docs: '`cc intercept` found several containers and stdin is not a terminal, so it cannot ask which: the message lists them. Name one with `-s STEP` (a step name or plan id) or `--handle HANDLE`.',
+  },
+  CC_E_CLI_INTERCEPT_BROKEN: {
+    exit: exitCodes.failed,
+    docs: '`cc intercept` lost its connection to the server before the process exited (the server stopped, or the network failed), or the server sent something that is not an intercept frame. The process was stopped with the connection; the step goes on. Intercept again.',
+  },
   CC_E_CLI_SERVER_FAILED: {
     exit: exitCodes.failed,
     docs: '`cc up` could not start or stop the server in-process (the data directory, the port, Postgres, a plugin). The causes printed below say which.',

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps, FilledApiOptions } from '../types.js';
 import { buildEventRoutes } from './build-events.js';
 import { buildRoutes } from './builds.js';
+import { containerRoutes } from './containers.js';
+import { interceptRoutes } from './intercept.js';
 import { jobRoutes } from './jobs.js';
 import { oneOffBuildRoutes } from './one-off-builds.js';
 import { pipelineRoutes } from './pipelines.js';
@@ -22,4 +24,6 @@ export async function apiV1Routes(
   await app.register(buildEventRoutes, { deps, options });
   await app.register(oneOffBuildRoutes, { deps, options });
   await app.register(resourceRoutes, { deps });
+  await app.register(containerRoutes, { deps });
+  await app.register(interceptRoutes, { deps });
 }

@@ -15,6 +15,8 @@ export interface ApiServicesDeps {
   checker: Pick<Checker, 'checkNow'>;
   /** The configured volume driver: one-off build inputs are uploaded into it, outputs read from it. */
   volumes: PluginClient<'volume'>;
+  /** The configured runtime: `cc intercept` runs processes in its containers. */
+  runtime: PluginClient<'runtime'>;
   /** The server's external URL; not used by the services yet. */
   externalUrl?: string | undefined;
 }

@@ -46,7 +46,7 @@ const kWorker = 'local';
  * `conveyor.dev/role=output` and `conveyor.dev/artifact=<name>`.
  */
 export function createOneOffBuildService(deps: ApiServicesDeps): OneOffBuildService {
-  const { pool, volumes } = deps;
+  const { pool, volumes, runtime } = deps;
   const driver = volumes.manifest.name;
 
   /** Destroys a volume; what cannot be destroyed now is left `destroying` for gc. */
@@ -94,6 +94,9 @@ export function createOneOffBuildService(deps: ApiServicesDeps): OneOffBuildServ
       try {
         await volumes.call('createVolume', { handle, strategy: { type: 'empty' }, labels }, { signal });
         await streamIntoVolume(volumes, handle, tar, signal);
+        // The uploader's files are for the runtime's containers: within its user namespace, if any.
+        const { idMapping } = await runtime.call('info', {}, { signal });
+        if (idMapping) await volumes.call('shiftOwnership', { handle, idMapping }, { signal });
         const superseded = await withTransaction(pool, async (client) => {
           const locked = await lockBuild(client, id);
           if (locked === null) throw buildNotFound(id);

@@ -40,7 +40,7 @@ describe('plugin host', () => {
 
   it('refuses a plugin whose apiVersion range excludes the host, naming both versions', () => {
     const refused = host.refused().find((e) => e.code === 'CC_E_PLUGIN_API_INCOMPATIBLE');
-    expect(refused?.message).toContain('incompatible@3.1.0 needs plugin API ^2.0, this host has 1.0.0');
+    expect(refused?.message).toContain('incompatible@3.1.0 needs plugin API ^2.0, this host has 1.1.0');
   });
 
   it('refuses an invalid manifest, naming the file and each field', () => {

@@ -65,6 +65,17 @@ export interface Env {
 export interface Version {
   [k: string]: string;
 }
+/**
+ * The host ids an unprivileged container's users map to: container uid/gid N is host hostUid+N / hostGid+N, for N below size. Files its root may write must be owned by hostUid/hostGid on the host.
+ *
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "IdMapping".
+ */
+export interface IdMapping {
+  hostUid: number;
+  hostGid: number;
+  size: number;
+}
 export interface HostPathLocation {
   type: 'host-path';
   path: string;

@@ -25,6 +25,7 @@ export interface VolumeMethods {
   listVolumes: { request: volume.ListVolumesRequest; response: volume.ListVolumesResponse };
   streamIn: { request: volume.StreamInRequest; response: volume.StreamInResponse };
   streamOut: { request: volume.StreamOutRequest; response: volume.StreamOutResponse };
+  shiftOwnership: { request: volume.ShiftOwnershipRequest; response: volume.ShiftOwnershipResponse };
 }
 
 /** The methods of a credentials plugin: what each takes and what it answers. */
@@ -43,7 +44,7 @@ export interface ResourceTypeMethods {
 /** Method names of each kind, in schema order, for run-time checks. */
 export const methodNames = {
   'runtime': ['info', 'createContainer', 'run', 'signal', 'destroyContainer', 'listContainers'],
-  'volume': ['info', 'createVolume', 'destroyVolume', 'listVolumes', 'streamIn', 'streamOut'],
+  'volume': ['info', 'createVolume', 'destroyVolume', 'listVolumes', 'streamIn', 'streamOut', 'shiftOwnership'],
   'credentials': ['info', 'lookup'],
   'resource-type': ['check', 'get', 'put'],
 } as const;

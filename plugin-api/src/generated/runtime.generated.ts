@@ -43,12 +43,28 @@ export interface InfoResponse {
      */
     isolation: boolean;
     privileged: boolean;
+    /**
+     * `run` can give a process a terminal (`process.tty`) and resizes it on `resize` messages: what `cc intercept` needs for an interactive shell.
+     */
     tty: boolean;
     /**
      * A process survives the core's restart and `run` can reattach to it.
      */
     reattach: boolean;
+    /**
+     * A container given the `host` image (a task with no image of its own) runs in the runtime's configured default image rather than being refused. Absent means false.
+     */
+    defaultImage?: boolean;
   };
+  idMapping?: IdMapping;
+}
+/**
+ * The user namespace unprivileged containers run in. The core asks the volume driver to own what such containers mount within it. Absent: containers use host ids.
+ */
+export interface IdMapping {
+  hostUid: number;
+  hostGid: number;
+  size: number;
 }
 /**
  * No image: the runtime's host filesystem (the local runtime).
@@ -192,10 +208,24 @@ export interface ProcessSpec {
   env?: Env;
   dir?: string;
   user?: string;
+  /**
+   * Give the process a terminal (stdin, stdout and stderr on one pseudo-terminal, so its output all comes as `stdout`), of size `ttySize` at the start; later sizes arrive as `resize` messages on the call's port. Only a runtime whose `info` says `tty: true` can; others refuse.
+   */
   tty?: boolean;
+  ttySize?: TerminalSize;
 }
 /**
- * Run a process and wait for it. stdout/stderr stream to the call's port as `output` messages; stdin, if any, arrives as `data` messages followed by `end`.
+ * A terminal's size, in character cells.
+ *
+ * This interface was referenced by `Runtime`'s JSON-Schema
+ * via the `definition` "TerminalSize".
+ */
+export interface TerminalSize {
+  columns: number;
+  rows: number;
+}
+/**
+ * Run a process and wait for it. stdout/stderr stream to the call's port as `output` messages; stdin, if any, arrives as `data` messages followed by `end`; with `process.tty`, `resize` messages carry the terminal's new sizes.
  *
  * This interface was referenced by `Runtime`'s JSON-Schema
  * via the `definition` "RunRequest".

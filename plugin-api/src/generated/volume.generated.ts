@@ -103,11 +103,16 @@ export interface CreateVolumeRequest {
    */
   handle: string;
   strategy: VolumeStrategy;
-  /**
-   * Files keep real root ownership instead of the user namespace's.
-   */
-  privileged?: boolean;
+  idMapping?: IdMapping;
   labels?: Labels;
+}
+/**
+ * The volume is for unprivileged containers of this user namespace: an empty volume's root directory is owned by the mapping's root so they can write it (a child keeps its parent's owners). Absent: owned by the host's root.
+ */
+export interface IdMapping {
+  hostUid: number;
+  hostGid: number;
+  size: number;
 }
 /**
  * This interface was referenced by `Volume`'s JSON-Schema
@@ -189,4 +194,35 @@ export interface StreamOutRequest {
  */
 export interface StreamOutResponse {
   bytes: number;
+}
+/**
+ * Move the volume's files into a user namespace's ids: an entry owned by host uid (gid) N, N below the mapping's size, becomes hostUid+N (hostGid+N); entries already inside the mapped range stay as they are, so shifting twice changes nothing. For what the host wrote (a resource get, an upload) that unprivileged containers will use.
+ *
+ * This interface was referenced by `Volume`'s JSON-Schema
+ * via the `definition` "ShiftOwnershipRequest".
+ */
+export interface ShiftOwnershipRequest {
+  /**
+   * A unique name for a container or volume, chosen by the core; safe in paths and labels.
+   */
+  handle: string;
+  idMapping: IdMapping1;
+}
+/**
+ * The host ids an unprivileged container's users map to: container uid/gid N is host hostUid+N / hostGid+N, for N below size. Files its root may write must be owned by hostUid/hostGid on the host.
+ */
+export interface IdMapping1 {
+  hostUid: number;
+  hostGid: number;
+  size: number;
+}
+/**
+ * This interface was referenced by `Volume`'s JSON-Schema
+ * via the `definition` "ShiftOwnershipResponse".
+ */
+export interface ShiftOwnershipResponse {
+  /**
+   * How many entries changed owner.
+   */
+  entries: number;
 }

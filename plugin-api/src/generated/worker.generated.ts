@@ -8,7 +8,7 @@
  * This interface was referenced by `Worker`'s JSON-Schema
  * via the `definition` "PortMessage".
  */
-export type PortMessage = OutputMessage | DataMessage | EndMessage | CancelMessage;
+export type PortMessage = OutputMessage | DataMessage | EndMessage | ResizeMessage | CancelMessage;
 /**
  * What the worker answers. Errors travel as data so their code survives the thread boundary.
  *
@@ -43,6 +43,14 @@ export interface DataMessage {
  */
 export interface EndMessage {
   type: 'end';
+}
+/**
+ * Host to plugin: the caller's terminal has a new size, for a `run` of a `tty` process (the first size is the request's `process.ttySize`). The plugin sees it through context.onResize; a plugin without terminals ignores it.
+ */
+export interface ResizeMessage {
+  type: 'resize';
+  columns: number;
+  rows: number;
 }
 /**
  * Host to plugin: the caller no longer wants the call's result (timeout or cancellation). The plugin sees it as context.signal aborting.

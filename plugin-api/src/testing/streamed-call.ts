@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { PluginDefinition } from '../define-plugin.js';
-import type { CallOutcome, PortMessage } from '../generated/worker.generated.js';
+import type { CallOutcome, PortMessage, ResizeMessage } from '../generated/worker.generated.js';
 import { runPluginCall } from '../run-call.js';
 
 export type OutputStream = 'stdout' | 'stderr' | 'log';
@@ -16,8 +16,12 @@ export interface StreamOptions {
   onOutput?: ((chunk: OutputChunk) => void) | undefined;
   /** Called with each chunk of the byte stream the plugin writes, as it arrives. */
   onData?: ((chunk: Uint8Array) => void) | undefined;
-  /** The byte stream sent to the plugin (stdin, a tar to extract); `end` follows its last chunk. */
-  input?: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
+  /**
+   * The byte stream sent to the plugin (stdin, a tar to extract); `end` follows its last chunk. A
+   * `{ type: 'resize', columns, rows }` item among the chunks is sent as a resize message, as the
+   * host sends a terminal's new size to a `tty` process.
+   */
+  input?: AsyncIterable<Uint8Array | ResizeMessage> | Iterable<Uint8Array | ResizeMessage> | undefined;
   /** Keep the bytes the plugin writes and return them as `bytes` (default true). */
   collectBytes?: boolean | undefined;
   /**
@@ -75,7 +79,7 @@ export async function runStreamedCall(
       } else if (message.type === 'data') {
         if (collect) chunks.push(Buffer.from(message.chunk));
         options.onData?.(message.chunk);
-      } else {
+      } else if (message.type === 'end') {
         ended = true;
       }
     } catch (error) {
@@ -100,13 +104,17 @@ export async function runStreamedCall(
 }
 
 async function feed(
-  input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  input: AsyncIterable<Uint8Array | ResizeMessage> | Iterable<Uint8Array | ResizeMessage>,
   port: MessagePort,
   isClosed: () => boolean,
 ): Promise<void> {
   try {
     for await (const chunk of input) {
       if (isClosed()) return;
+      if (!(chunk instanceof Uint8Array)) {
+        port.postMessage({ type: 'resize', columns: chunk.columns, rows: chunk.rows } satisfies PortMessage);
+        continue;
+      }
       // Copy, then transfer: a Buffer may be a view into a pool shared with other Buffers.
       const copy = new Uint8Array(chunk);
       port.postMessage({ type: 'data', chunk: copy } satisfies PortMessage, [copy.buffer as ArrayBuffer]);

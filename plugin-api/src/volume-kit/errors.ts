@@ -22,6 +22,10 @@ export const VOLUME_KIT_FAILURES = {
   TAR_UNSAFE_ENTRY: 'the tar stream has entries that escape the volume',
   /** destroyVolume of a volume whose children still read through to it (overlay); destroy them first. */
   VOLUME_HAS_CHILDREN: 'the volume has children that depend on it',
+  /** createVolume or shiftOwnership with an id mapping whose range runs past the largest id. */
+  ID_MAPPING_INVALID: 'the id mapping is not usable',
+  /** The owner of an entry could not be changed (not root, a read-only filesystem). */
+  OWNERSHIP_FAILED: 'the owners of the volume could not be changed',
 } as const;
 
 export type VolumeKitFailure = keyof typeof VOLUME_KIT_FAILURES;

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { lchown, lstat, lutimes, mkdir, symlink, unlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, symlink, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { ReadEntry, Unpack } from 'tar';
 import { volumeError } from './errors.js';
@@ -80,6 +80,7 @@ export async function extractTar(
       const problem = await makeSymlink(dir, link);
       if (problem) guard.refused.push(problem);
     }
+    await setSpecialModes(dir, guard.specialModes);
     await setDirectoryTimes(dir, guard.directories);
   }
   if (guard.refused.length) {
@@ -122,6 +123,15 @@ async function makeSymlink(dir: string, link: DeferredSymlink): Promise<string |
   }
   if (link.mtime) await lutimes(path, link.mtime, link.mtime);
   return undefined;
+}
+
+/** Set the setuid and setgid bits that giving files their owners cleared. */
+async function setSpecialModes(dir: string, modes: Map<string, number>): Promise<void> {
+  for (const [path, mode] of modes) {
+    const target = join(dir, path);
+    // Only what is still a file: chmod follows links.
+    if ((await lstat(target).catch(() => undefined))?.isFile()) await chmod(target, mode);
+  }
 }
 
 /** Last, deepest first, as `tar -x` does: each entry written into a directory changed its mtime. */

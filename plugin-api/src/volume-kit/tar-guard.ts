@@ -31,6 +31,11 @@ export class TarGuard {
   readonly deferred = new Map<string, DeferredSymlink>();
   /** Accepted directories by normalised path: writing into a directory changes its mtime. */
   readonly directories = new Map<string, DirectoryTimes>();
+  /**
+   * The modes of files with setuid or setgid bits, by normalised path: tar gives a file its owner
+   * after its mode, and chown clears those bits, so they are set again at the end.
+   */
+  readonly specialModes = new Map<string, number>();
 
   accept(entry: ReadEntry): boolean {
     const path = normalise(entry.path);
@@ -42,6 +47,10 @@ export class TarGuard {
     // A later entry for the same path replaces an earlier link or directory, as with tar itself.
     this.deferred.delete(path);
     this.directories.delete(path);
+    this.specialModes.delete(path);
+    if (entry.type === 'File' && entry.mode !== undefined && entry.mode & 0o6000) {
+      this.specialModes.set(path, entry.mode & 0o7777);
+    }
     if (entry.type === 'Directory' && entry.mtime) {
       this.directories.set(path, { atime: entry.atime ?? entry.mtime, mtime: entry.mtime });
     }

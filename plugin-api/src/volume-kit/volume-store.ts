@@ -12,7 +12,6 @@ export interface VolumeRecord {
   handle: string;
   labels: Labels;
   parent?: string;
-  privileged?: boolean;
   createdAt: string;
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { OciImageSpec } from './image-sources.js';
 
 /** The plugin's configuration, as its manifest's configSchema declares it. */
 export interface ContainerdRuntimeConfig {
@@ -27,6 +28,12 @@ export interface ContainerdRuntimeConfig {
    * has no handler for (SIGTERM included) and reaps no orphans.
    */
   init?: string | false;
+  /**
+   * The image a container runs in when its step has none of its own (the contract's `host` image:
+   * Concourse tasks without image_resource, written for a worker with a default rootfs). Pulled or
+   * imported like a step's `oci` image. Without it such containers are refused.
+   */
+  defaultImage?: OciImageSpec;
 }
 
 export interface FilledConfig {
@@ -40,6 +47,7 @@ export interface FilledConfig {
   network: 'host' | 'none';
   resolvConf: string;
   init: string | undefined;
+  defaultImage: OciImageSpec | undefined;
 }
 
 /** Where Debian's tini package puts its static build. */
@@ -72,5 +80,6 @@ export function fillConfig(config: ContainerdRuntimeConfig): FilledConfig {
       config.init === false
         ? undefined
         : (config.init ?? (existsSync(TINI_STATIC) ? TINI_STATIC : undefined)),
+    defaultImage: config.defaultImage,
   };
 }

@@ -6,6 +6,7 @@ import { type ContainerdClient, ignoreNotFound, isAlreadyExists } from './contai
 import type { Container, Mount, Process } from './containerd-types.js';
 import { withMounted } from './host-mounts.js';
 import { BASE_PROCESS_EXTENSION, containerDir, containerdId, LABEL_PREFIX, LABELS, leaseId } from './ids.js';
+import type { OciImageSpec } from './image-sources.js';
 import { ensureImage } from './images.js';
 import { buildSpec, INIT_PATH, PROCESS_TYPE_URL, SPEC_TYPE_URL, toAny } from './oci-spec.js';
 import {
@@ -46,12 +47,9 @@ export async function createContainer(
       );
     }
   }
-  if (spec.image.type === 'host') {
-    throw new PluginError(
-      'CONTAINERD_IMAGE_REQUIRED',
-      'the containerd runtime runs every container from an image; give the step an image (or use the local runtime to run on the host)',
-    );
-  }
+  // No image of its own (a Concourse task without image_resource): the configured default image.
+  const image: Exclude<runtime.ContainerSpec['image'], { type: 'host' }> =
+    spec.image.type === 'host' ? { type: 'oci', ...defaultImage(config, handle) } : spec.image;
   const id = containerdId(handle);
   if (await ignoreNotFound(client.call('containers', 'Get', { id }))) throw alreadyExists(handle);
 
@@ -76,29 +74,29 @@ export async function createContainer(
     let imageDir: string | undefined;
     let mounts: Mount[];
     let lower: string | undefined;
-    if (spec.image.type === 'oci') {
-      const image = await ensureImage(leased, spec.image, {
+    if (image.type === 'oci') {
+      const unpacked = await ensureImage(leased, image, {
         snapshotter: config.snapshotter,
         scratchDir: dir,
         signal: context.signal,
         log: context.log,
       });
-      imageName = image.name;
-      imageEnv = image.config.config?.Env ?? [];
-      imageUser = image.config.config?.User || undefined;
-      imageDir = image.config.config?.WorkingDir || undefined;
-      const parent = mapping ? await remappedSnapshot(leased, config, image, mapping) : image.chainId;
+      imageName = unpacked.name;
+      imageEnv = unpacked.config.config?.Env ?? [];
+      imageUser = unpacked.config.config?.User || undefined;
+      imageDir = unpacked.config.config?.WorkingDir || undefined;
+      const parent = mapping ? await remappedSnapshot(leased, config, unpacked, mapping) : unpacked.chainId;
       mounts = await prepareSnapshot(leased, config, id, parent, { [LABELS.handle]: handle });
     } else {
-      const location = spec.image.volume.location;
+      const location = image.volume.location;
       if (location.type !== 'host-path') {
         throw new PluginError(
           'CONTAINERD_IMAGE_UNSUPPORTED',
-          `the image volume ${spec.image.volume.handle} is a ${location.type} volume; the containerd runtime takes root filesystems from host-path volumes only`,
+          `the image volume ${image.volume.handle} is a ${location.type} volume; the containerd runtime takes root filesystems from host-path volumes only`,
         );
       }
       lower = location.path;
-      const metadata = (spec.image.metadata ?? {}) as VolumeImageMetadata;
+      const metadata = (image.metadata ?? {}) as VolumeImageMetadata;
       imageEnv = Array.isArray(metadata.env)
         ? metadata.env
         : Object.entries(metadata.env ?? {}).map(([key, value]) => `${key}=${value}`);
@@ -284,6 +282,17 @@ export function containerInfo(container: Container, state: runtime.ContainerStat
       ? { createdAt: new Date(created.seconds * 1000 + Math.floor(created.nanos / 1e6)).toISOString() }
       : {}),
   };
+}
+
+/** The image of a container whose step has none: the configured default, or a refusal. */
+function defaultImage(config: FilledConfig, handle: string): OciImageSpec {
+  if (!config.defaultImage) {
+    throw new PluginError(
+      'CONTAINERD_NO_DEFAULT_IMAGE',
+      `container ${handle} has no image (its task has no image_resource), and the containerd runtime has no default image: give the task an image_resource (or image), or set \`defaultImage\` in the runtime's configuration (e.g. { reference: "debian:bookworm" }) for tasks written for a worker with a default rootfs`,
+    );
+  }
+  return config.defaultImage;
 }
 
 function alreadyExists(handle: string): PluginError {

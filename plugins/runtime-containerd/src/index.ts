@@ -35,10 +35,21 @@ async function explained<T>(config: FilledConfig, work: Promise<T>): Promise<T> 
  * its processes run by runc through containerd's gRPC API.
  */
 export default defineRuntime<ContainerdRuntimeConfig>({
-  info: () => ({
-    platform: 'linux',
-    capabilities: { isolation: true, privileged: true, tty: true, reattach: true },
-  }),
+  info(_request, { config }) {
+    const { userNamespace, defaultImage } = fillConfig(config);
+    return {
+      platform: 'linux',
+      capabilities: {
+        isolation: true,
+        privileged: true,
+        tty: true,
+        reattach: true,
+        defaultImage: defaultImage !== undefined,
+      },
+      // Volumes an unprivileged container writes to must belong to its root: the range's first id.
+      ...(userNamespace ? { idMapping: { ...userNamespace } } : {}),
+    };
+  },
 
   createContainer(request, context) {
     const { client, filled } = connect(context.config);

@@ -150,7 +150,25 @@ export async function runProcess(
       )
       .catch(() => undefined);
   }
-  const status = await waitFor(exitWait, waiting, outputs, context);
+  // The caller's terminal changes size: so does the process's.
+  const stopResizing = tty
+    ? context.onResize((size) => {
+        client
+          .call('tasks', 'ResizePty', {
+            container_id: id,
+            exec_id: taskRuns ? execId : '',
+            width: size.columns,
+            height: size.rows,
+          })
+          .catch(() => undefined);
+      })
+    : () => {};
+  let status: runtime.RunResponse;
+  try {
+    status = await waitFor(exitWait, waiting, outputs, context);
+  } finally {
+    stopResizing();
+  }
   if (taskRuns) {
     // An exec'd process is forgotten once reaped; the init stays until the next run or destroy.
     await ignoreNotFound(client.call('tasks', 'DeleteProcess', { container_id: id, exec_id: execId }));
@@ -187,7 +205,25 @@ async function reattach(
     { signal: waiting.signal },
   );
   exitWait.catch(() => undefined);
-  const status = await waitFor(exitWait, waiting, outputs, context);
+  // The caller's terminal changes size: so does the process's.
+  const stopResizing = tty
+    ? context.onResize((size) => {
+        client
+          .call('tasks', 'ResizePty', {
+            container_id: id,
+            exec_id: execId,
+            width: size.columns,
+            height: size.rows,
+          })
+          .catch(() => undefined);
+      })
+    : () => {};
+  let status: runtime.RunResponse;
+  try {
+    status = await waitFor(exitWait, waiting, outputs, context);
+  } finally {
+    stopResizing();
+  }
   if (execId) {
     await ignoreNotFound(client.call('tasks', 'DeleteProcess', { container_id: id, exec_id: execId }));
     await removeFifos(fifos);
@@ -289,7 +325,9 @@ function processFor(
     env: mergeEnv(base.env, [process.env]),
     cwd: process.dir ? posix.resolve(base.cwd, process.dir) : base.cwd,
     ...(user ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } } : {}),
-    ...(tty ? { consoleSize: { height: 24, width: 80 } } : {}),
+    ...(tty
+      ? { consoleSize: { height: process.ttySize?.rows ?? 24, width: process.ttySize?.columns ?? 80 } }
+      : {}),
   };
 }
 

@@ -1,11 +1,15 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   containerdUnavailable,
   mountsUnder,
   startContainerd,
   type TestContainerd,
 } from '@conveyor/test/harness/containerd.js';
+import { cachedBuild } from '@conveyor/test/harness/debian-image.js';
 import { dockerRegistryUnavailable, startDockerRegistry } from '@conveyor/test/harness/docker-registry.js';
 import {
   buildBusyboxImage,
@@ -106,6 +110,97 @@ describe.skipIf(unavailable !== undefined)('containerd test harness', () => {
     } finally {
       await registry.stop();
     }
+  });
+});
+
+// How test/harness/debian-image.ts keeps one build of an image per machine, with a trivial build.
+const FLOCK = '/usr/bin/flock';
+if (!existsSync(FLOCK)) {
+  if (process.env.CI === 'true') throw new Error("CI must test the image cache: install Debian's util-linux");
+  console.warn(`\n!!! SKIPPING the image cache tests: ${FLOCK} not found (Debian's util-linux)\n`);
+}
+
+describe.skipIf(!existsSync(FLOCK))('cached test image builds', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'conveyor-cache-'));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  function builder() {
+    const builds: string[] = [];
+    return {
+      builds,
+      build: async (into: string) => {
+        builds.push(into);
+        await writeFile(join(into, 'thing'), `build ${builds.length}`);
+        return { path: join(into, 'thing') };
+      },
+    };
+  }
+
+  it('builds once for concurrent callers; again when the recipe changes, a build failed or the result is gone', async () => {
+    const cache = join(dir, 'concurrent');
+    const first = builder();
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => cachedBuild(cache, { recipe: 1 }, { build: first.build })),
+    );
+    expect(first.builds).toEqual([cache]);
+    expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+    expect(await readFile(join(cache, 'thing'), 'utf8')).toBe('build 1');
+
+    // A failed build leaves nothing a later caller would take for finished.
+    await expect(
+      cachedBuild(
+        cache,
+        { recipe: 2 },
+        {
+          build: async (into) => {
+            await writeFile(join(into, 'half'), '');
+            throw new Error('the mirror went away');
+          },
+        },
+      ),
+    ).rejects.toThrow('the mirror went away');
+    const second = builder();
+    await cachedBuild(cache, { recipe: 2 }, { build: second.build });
+    expect(second.builds.length).toBe(1);
+    expect(existsSync(join(cache, 'half'))).toBe(false);
+    await cachedBuild(cache, { recipe: 2 }, { build: second.build });
+    expect(second.builds.length).toBe(1);
+
+    const intact = async (r: { path: string }) => existsSync(r.path);
+    await rm(join(cache, 'thing'));
+    await cachedBuild(cache, { recipe: 2 }, { build: second.build, intact });
+    expect(second.builds.length).toBe(2);
+  });
+
+  it('waits while another process holds the build lock', async () => {
+    const cache = join(dir, 'other-process');
+    await mkdir(cache);
+    // Another process builds: it holds the lock until we close its stdin.
+    const other = spawn(FLOCK, [join(cache, '.lock'), 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    await new Promise((resolve) => other.stdout.once('data', resolve));
+    const lines: string[] = [];
+    const { builds, build } = builder();
+    let done = false;
+    const waiting = cachedBuild(cache, { recipe: 1 }, { build, log: (line) => lines.push(line) }).then(
+      (result) => {
+        done = true;
+        return result;
+      },
+    );
+    while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lines[0]).toContain('waiting for another process');
+    expect(done).toBe(false);
+    expect(builds).toEqual([]);
+    other.stdin.end();
+    await waiting;
+    expect(builds).toEqual([cache]);
   });
 });
 

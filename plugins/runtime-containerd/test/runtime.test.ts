@@ -150,11 +150,12 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
     return { handle: `v-${++counter}`, driver: 'naive', location: { type: 'host-path', path } };
   }
 
-  it('says it isolates, and can run privileged, with a tty, and reattach', async () => {
+  it('says it isolates, can run privileged, with a tty, and reattach, and which user namespace it uses', async () => {
     const { value } = await plugin.call('info', {});
     expect(value).toEqual({
       platform: 'linux',
-      capabilities: { isolation: true, privileged: true, tty: true, reattach: true },
+      capabilities: { isolation: true, privileged: true, tty: true, reattach: true, defaultImage: false },
+      idMapping: { hostUid: MAPPED_ROOT, hostGid: MAPPED_ROOT, size: 65536 },
     });
   });
 
@@ -391,9 +392,13 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
     ).rejects.toMatchObject({
       code: 'CONTAINERD_CONTAINER_EXISTS',
     });
-    await expect(
-      plugin.call('createContainer', { handle: 'on-host', spec: { image: { type: 'host' } } }),
-    ).rejects.toMatchObject({ code: 'CONTAINERD_IMAGE_REQUIRED' });
+    // A task without an image, and no default image configured.
+    const noImage = plugin.call('createContainer', { handle: 'on-host', spec: { image: { type: 'host' } } });
+    await expect(noImage).rejects.toMatchObject({ code: 'CONTAINERD_NO_DEFAULT_IMAGE' });
+    await expect(noImage).rejects.toThrow(/image_resource.*defaultImage/);
+    expect((await plugin.call('listContainers', {})).value.containers.map((c) => c.handle)).not.toContain(
+      'on-host',
+    );
     const missing = { path: '/no/such/binary', args: [] };
     if (tini) {
       // The init starts, and reports what a shell would: 127, with the reason on stderr.

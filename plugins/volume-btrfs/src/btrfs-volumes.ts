@@ -1,11 +1,12 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PluginError } from '@conveyor/plugin-api';
+import { type IdMapping, PluginError } from '@conveyor/plugin-api';
 import {
   CommandFailedError,
   FILESYSTEM_MAGIC,
   filesystemType,
   isErrno,
+  ownByMappedRoot,
   removeTree,
   runCommand,
   type VolumeRecord,
@@ -34,9 +35,13 @@ export class BtrfsVolumes {
     });
   }
 
-  async createEmpty(record: VolumeRecord): Promise<VolumeRecord> {
+  /** With an id mapping, the subvolume's top directory belongs to the mapping's root. */
+  async createEmpty(record: VolumeRecord, idMapping?: IdMapping): Promise<VolumeRecord> {
     await this.#assertOnBtrfs();
-    return this.store.create(record, (dataDir) => btrfs(['subvolume', 'create', dataDir]));
+    return this.store.create(record, async (dataDir) => {
+      await btrfs(['subvolume', 'create', dataDir]);
+      if (idMapping) await ownByMappedRoot(dataDir, idMapping, { codePrefix: CODE_PREFIX });
+    });
   }
 
   async createChild(record: VolumeRecord, parent: VolumeRecord): Promise<VolumeRecord> {

@@ -1,6 +1,7 @@
 import { defineVolumeDriver } from '@conveyor/plugin-api';
 import {
   matchesLabels,
+  shiftOwnership,
   streamIntoVolume,
   streamOutOfVolume,
   type VolumeRecord,
@@ -20,18 +21,17 @@ const volumesOf = (config: BtrfsVolumesConfig) => new BtrfsVolumes(volumesRoot(c
 export default defineVolumeDriver<BtrfsVolumesConfig>({
   info: () => ({ capabilities: { copyOnWrite: true } }),
 
-  async createVolume({ handle, strategy, privileged, labels }, { config }) {
+  async createVolume({ handle, strategy, idMapping, labels }, { config }) {
     const volumes = volumesOf(config);
     const record: VolumeRecord = {
       handle,
       labels: labels ?? {},
       ...(strategy.type === 'child' ? { parent: strategy.parent } : {}),
-      ...(privileged ? { privileged } : {}),
       createdAt: new Date().toISOString(),
     };
     const created =
       strategy.type === 'empty'
-        ? await volumes.createEmpty(record)
+        ? await volumes.createEmpty(record, idMapping)
         : await volumes.createChild(record, await volumes.store.getParent(handle, strategy.parent));
     return { volume: volumes.store.info(created) };
   },
@@ -58,5 +58,14 @@ export default defineVolumeDriver<BtrfsVolumesConfig>({
     await store.get(handle);
     const dataDir = store.dataDir(handle);
     return { bytes: await streamOutOfVolume({ dataDir, path, context, codePrefix: CODE_PREFIX }) };
+  },
+
+  // Plain chowns: a snapshot's files share their data with the parent's until written, and a
+  // change of owner writes only metadata.
+  async shiftOwnership({ handle, idMapping }, { config }) {
+    const { store } = volumesOf(config);
+    await store.get(handle);
+    const dataDir = store.dataDir(handle);
+    return { entries: await shiftOwnership(dataDir, idMapping, { codePrefix: CODE_PREFIX }) };
   },
 });

@@ -3,6 +3,8 @@ import { defineVolumeDriver } from '@conveyor/plugin-api';
 import {
   copyTree,
   matchesLabels,
+  ownByMappedRoot,
+  shiftOwnership,
   streamIntoVolume,
   streamOutOfVolume,
   type VolumeRecord,
@@ -22,18 +24,21 @@ const store = (config: NaiveVolumesConfig) =>
 export default defineVolumeDriver<NaiveVolumesConfig>({
   info: () => ({ capabilities: { copyOnWrite: false } }),
 
-  async createVolume({ handle, strategy, privileged, labels }, { config }) {
+  async createVolume({ handle, strategy, idMapping, labels }, { config }) {
     const volumes = store(config);
     const record: VolumeRecord = {
       handle,
       labels: labels ?? {},
       ...(strategy.type === 'child' ? { parent: strategy.parent } : {}),
-      ...(privileged ? { privileged } : {}),
       createdAt: new Date().toISOString(),
     };
     if (strategy.type === 'empty') {
-      await volumes.create(record, (dataDir) => mkdir(dataDir).then(() => undefined));
+      await volumes.create(record, async (dataDir) => {
+        await mkdir(dataDir);
+        if (idMapping) await ownByMappedRoot(dataDir, idMapping, { codePrefix: CODE_PREFIX });
+      });
     } else {
+      // A copy keeps its parent's owners, shifted or not.
       await volumes.getParent(handle, strategy.parent);
       await volumes.create(record, (dataDir) => copyTree(volumes.dataDir(strategy.parent), dataDir));
     }
@@ -64,5 +69,12 @@ export default defineVolumeDriver<NaiveVolumesConfig>({
     await volumes.get(handle);
     const dataDir = volumes.dataDir(handle);
     return { bytes: await streamOutOfVolume({ dataDir, path, context, codePrefix: CODE_PREFIX }) };
+  },
+
+  async shiftOwnership({ handle, idMapping }, { config }) {
+    const volumes = store(config);
+    await volumes.get(handle);
+    const dataDir = volumes.dataDir(handle);
+    return { entries: await shiftOwnership(dataDir, idMapping, { codePrefix: CODE_PREFIX }) };
   },
 });

@@ -4,6 +4,11 @@ import { join, resolve } from 'node:path';
 export interface OverlayVolumesConfig {
   /** Directory that holds the volumes and their layers; default `<tmpdir>/conveyor-overlay-volumes`. */
   root?: string;
+  /**
+   * Mount children with `metacopy=on` where the kernel takes it, so that an owner change copies up
+   * metadata only; default true. Children of a child mounted with it always are.
+   */
+  metacopy?: boolean;
 }
 
 export const DRIVER_NAME = 'overlay';

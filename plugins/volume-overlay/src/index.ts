@@ -1,6 +1,7 @@
 import { defineVolumeDriver } from '@conveyor/plugin-api';
 import {
   matchesLabels,
+  shiftOwnership,
   streamIntoVolume,
   streamOutOfVolume,
   type VolumeStreamOptions,
@@ -11,7 +12,8 @@ import { type OverlayRecord, OverlayVolumes } from './overlay-volumes.js';
 export type { OverlayVolumesConfig } from './config.js';
 export { OVERLAY_FAILURES, type OverlayFailure } from './errors.js';
 
-const volumesOf = (config: OverlayVolumesConfig) => new OverlayVolumes(volumesRoot(config));
+const volumesOf = (config: OverlayVolumesConfig) =>
+  new OverlayVolumes(volumesRoot(config), { metacopy: config.metacopy ?? true });
 
 /** A volume's data directory, mounted again first if its mount is gone. */
 async function mountedDataDir(volumes: OverlayVolumes, handle: string): Promise<string> {
@@ -28,18 +30,17 @@ export default defineVolumeDriver<OverlayVolumesConfig>(
   {
     info: () => ({ capabilities: { copyOnWrite: true } }),
 
-    async createVolume({ handle, strategy, privileged, labels }, { config }) {
+    async createVolume({ handle, strategy, idMapping, labels }, { config }) {
       const volumes = volumesOf(config);
       const record: OverlayRecord = {
         handle,
         labels: labels ?? {},
         ...(strategy.type === 'child' ? { parent: strategy.parent } : {}),
-        ...(privileged ? { privileged } : {}),
         createdAt: new Date().toISOString(),
       };
       const created =
         strategy.type === 'empty'
-          ? await volumes.createEmpty(record)
+          ? await volumes.createEmpty(record, idMapping)
           : await volumes.createChild(record, await volumes.store.getParent(handle, strategy.parent));
       return { volume: volumes.store.info(created) };
     },
@@ -66,6 +67,19 @@ export default defineVolumeDriver<OverlayVolumesConfig>(
     async streamOut({ handle, path }, context) {
       const dataDir = await mountedDataDir(volumesOf(context.config), handle);
       return { bytes: await streamOutOfVolume({ dataDir, path, context, codePrefix: CODE_PREFIX }) };
+    },
+
+    // Through the mount: a child's files are copied up into its own layer, metadata only where
+    // it is mounted with metacopy=on, and its parent's layer is left as it was. A volume that has
+    // children is not to be shifted, as it is not to be written: they would see the change in
+    // the files they have not copied up.
+    async shiftOwnership({ handle, idMapping }, { config }) {
+      const volumes = volumesOf(config);
+      const record = await volumes.store.get(handle);
+      await volumes.ensureMounted(record);
+      const copiesData = record.lowerLayers !== undefined && !record.metacopy;
+      const dataDir = volumes.store.dataDir(handle);
+      return { entries: await shiftOwnership(dataDir, idMapping, { codePrefix: CODE_PREFIX, copiesData }) };
     },
   },
   {

@@ -1,9 +1,13 @@
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { IdMapping } from '@conveyor/plugin-api';
 import {
   CommandFailedError,
   filesystemType,
   isErrno,
+  ownByMappedRoot,
+  removeTree,
   runCommand,
   type VolumeRecord,
   VolumeStore,
@@ -20,6 +24,13 @@ export interface OverlayRecord extends VolumeRecord {
    * parent's lower layers. Absent for an empty volume, whose data directory is its own layer.
    */
   lowerLayers?: string[];
+  /**
+   * A child mounted with `metacopy=on`: changing an owner or a mode (shiftOwnership) copies up
+   * the file's metadata only, not its data. Its layer may then hold metadata-only files that read
+   * their data from the layers below, which only a `metacopy=on` mount can follow, so every
+   * descendant of such a child is mounted with it too.
+   */
+  metacopy?: boolean;
 }
 
 /** A child's own layer (what is written to it) and the overlay's work directory, beside `data`. */
@@ -38,11 +49,26 @@ const MAX_MOUNT_OPTIONS = 4000;
 /** overlayfs stacks at most 500 lower layers. */
 const MAX_LOWER_LAYERS = 500;
 /**
+ * Whether the kernel mounts overlays of this root with `metacopy=on`, by root, found once per
+ * process by mounting a tiny one: a kernel without the feature refuses the option, and one whose
+ * upper filesystem lacks trusted xattrs mounts without it. The kernel warns against metacopy over
+ * untrusted layers, whose crafted `trusted.overlay.*` xattrs could point a file at another's
+ * data; here no layer gets such xattrs but from the kernel: tar extraction writes none, and only
+ * the host's root (not a user-namespaced container) can set `trusted.*` ones.
+ */
+const metacopyByRoot = new Map<string, Promise<boolean>>();
+
+/**
  * Checked again under the lock: another worker may have mounted the volume since. `index=off`
  * because a parent's upper layer is a lower layer of its children while the parent is mounted,
  * which a kernel built with the index feature on refuses.
  */
 const MOUNT_SCRIPT = 'mountpoint -q "$1" || exec mount -t overlay overlay -o "$2" "$1"';
+
+export interface OverlayVolumesOptions {
+  /** Mount new children with `metacopy=on` where the kernel takes it. */
+  metacopy: boolean;
+}
 
 /**
  * Overlay volumes: `<root>/<handle>/data` is an empty volume's own directory, and a child's
@@ -53,8 +79,10 @@ const MOUNT_SCRIPT = 'mountpoint -q "$1" || exec mount -t overlay overlay -o "$2
  */
 export class OverlayVolumes {
   readonly store: VolumeStore<OverlayRecord>;
+  readonly #metacopy: boolean;
 
-  constructor(root: string) {
+  constructor(root: string, options: OverlayVolumesOptions = { metacopy: true }) {
+    this.#metacopy = options.metacopy;
     this.store = new VolumeStore<OverlayRecord>({
       root,
       driver: DRIVER_NAME,
@@ -68,15 +96,19 @@ export class OverlayVolumes {
     return this.store.root;
   }
 
-  async createEmpty(record: OverlayRecord): Promise<OverlayRecord> {
+  /** With an id mapping, the data directory belongs to the mapping's root. */
+  async createEmpty(record: OverlayRecord, idMapping?: IdMapping): Promise<OverlayRecord> {
     return this.store.create(record, async (dataDir) => {
       await mkdir(dataDir);
+      if (idMapping) await ownByMappedRoot(dataDir, idMapping, { codePrefix: CODE_PREFIX });
     });
   }
 
   async createChild(record: OverlayRecord, parent: OverlayRecord): Promise<OverlayRecord> {
     const lowerLayers = [ownLayer(parent), ...(parent.lowerLayers ?? [])];
-    const child: OverlayRecord = { ...record, lowerLayers };
+    // A parent's metadata-only files need it; without them, use it where the kernel can.
+    const metacopy = parent.metacopy === true || (this.#metacopy && (await this.metacopySupported()));
+    const child: OverlayRecord = { ...record, lowerLayers, ...(metacopy ? { metacopy } : {}) };
     if (lowerLayers.length > MAX_LOWER_LAYERS || mountOptions(child).length > MAX_MOUNT_OPTIONS) {
       throw overlayError(
         'TOO_MANY_LAYERS',
@@ -88,8 +120,17 @@ export class OverlayVolumes {
     const marker = join(this.store.volumeDir(parent.handle), CHILDREN_DIR, child.handle);
     await mkdir(dirname(marker), { recursive: true });
     await writeFile(marker, '');
+    // A layer that is gone fails the mount below, which says so.
+    const parentRoot = await stat(join(this.root, ownLayer(parent))).catch(() => undefined);
     await this.store.create(child, async (dataDir, volumeDir) => {
-      await mkdir(join(volumeDir, UPPER_DIR));
+      // The mount's root directory is the upper one: owned and moded as the parent's root, so that
+      // a child keeps its parent's owners (a user namespace's root's, say).
+      const upper = join(volumeDir, UPPER_DIR);
+      await mkdir(upper);
+      if (parentRoot) {
+        await chown(upper, parentRoot.uid, parentRoot.gid);
+        await chmod(upper, parentRoot.mode & 0o7777);
+      }
       await mkdir(join(volumeDir, WORK_DIR));
       await mkdir(dataDir);
       await writeFile(join(volumeDir, LOCK_FILE), '');
@@ -128,6 +169,16 @@ export class OverlayVolumes {
     } catch (error) {
       throw await this.#mountFailed(record, error);
     }
+  }
+
+  /** Whether overlays of this root mount with `metacopy=on`; found once per process. */
+  metacopySupported(): Promise<boolean> {
+    let supported = metacopyByRoot.get(this.root);
+    if (!supported) {
+      supported = this.#probeMetacopy();
+      metacopyByRoot.set(this.root, supported);
+    }
+    return supported;
   }
 
   /**
@@ -180,6 +231,33 @@ export class OverlayVolumes {
     return children;
   }
 
+  /**
+   * Mount an overlay of empty layers with `metacopy=on` and read back whether the kernel kept the
+   * option. The directory is named as the store names work in progress, so that a crash midway
+   * leaves a leftover the store sweeps (unmounting it first).
+   */
+  async #probeMetacopy(): Promise<boolean> {
+    await mkdir(this.root, { recursive: true });
+    const dir = join(this.root, `.creating-${process.pid}-metacopy-probe-${randomBytes(4).toString('hex')}`);
+    const merged = join(dir, 'merged');
+    try {
+      for (const layer of ['lower', UPPER_DIR, WORK_DIR, 'merged'])
+        await mkdir(join(dir, layer), { recursive: true });
+      const options = `lowerdir=lower,upperdir=${UPPER_DIR},workdir=${WORK_DIR},index=off,metacopy=on`;
+      await runCommand('mount', ['-t', 'overlay', 'overlay', '-o', options, 'merged'], { cwd: dir });
+      const mount = (await readMounts()).find((m) => m.mountPoint === merged);
+      return mount?.superOptions.split(',').includes('metacopy=on') ?? false;
+    } catch {
+      // Refused: the mount of a child says why, should overlays not work at all.
+      return false;
+    } finally {
+      // A probe that cannot be unmounted stays for the sweep: removing files through it would not do.
+      await this.#unmountUnder(dir)
+        .then(() => removeTree(dir))
+        .catch(() => undefined);
+    }
+  }
+
   async #unmountUnder(dir: string): Promise<void> {
     for (const mount of mountsUnder(await readMounts(), dir)) {
       try {
@@ -217,7 +295,9 @@ export class OverlayVolumes {
     }
     const why = missing.length
       ? `its lower layers ${missing.join(', ')} are gone from ${this.root}`
-      : `${describe(error)}. The overlay driver needs root (CAP_SYS_ADMIN), the overlay kernel module, and a root directory on a filesystem that can hold upper layers (ext4, xfs, btrfs, tmpfs; ${this.root} is on ${(await filesystemType(this.root)).name}); \`dmesg\` has the kernel's reason`;
+      : record.metacopy && !(await this.metacopySupported())
+        ? `${describe(error)}. Its layers may hold metadata-only copies, which need an overlay mounted with metacopy=on, and this kernel or ${this.root}'s filesystem does not take it`
+        : `${describe(error)}. The overlay driver needs root (CAP_SYS_ADMIN), the overlay kernel module, and a root directory on a filesystem that can hold upper layers (ext4, xfs, btrfs, tmpfs; ${this.root} is on ${(await filesystemType(this.root)).name}); \`dmesg\` has the kernel's reason`;
     return overlayError(
       'MOUNT_FAILED',
       `cannot mount volume ${record.handle} as an overlay at ${this.store.dataDir(record.handle)}: ${why}`,
@@ -237,6 +317,7 @@ function mountOptions(record: OverlayRecord): string {
     `upperdir=${record.handle}/${UPPER_DIR}`,
     `workdir=${record.handle}/${WORK_DIR}`,
     'index=off',
+    ...(record.metacopy ? ['metacopy=on'] : []),
   ].join(',');
 }
 

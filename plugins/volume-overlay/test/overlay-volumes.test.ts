@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { loadPluginForTest, type PluginUnderTest, tarOf } from '@conveyor/plugin
 import { runCommand } from '@conveyor/plugin-api/volume-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountsUnder, readMounts } from '../src/mounts.js';
-import { overlayUnavailable } from './overlay-support.js';
+import { kernelTakesMetacopy, overlayUnavailable } from './overlay-support.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const unavailable = overlayUnavailable();
@@ -34,8 +34,12 @@ describe.skipIf(Boolean(unavailable))('overlay volumes', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  async function create(parent?: string, handle = `vol-${++counter}`): Promise<volume.VolumeInfo> {
-    const { value } = await plugin.call('createVolume', {
+  async function create(
+    parent?: string,
+    handle = `vol-${++counter}`,
+    using: PluginUnderTest<'volume'> = plugin,
+  ): Promise<volume.VolumeInfo> {
+    const { value } = await using.call('createVolume', {
       handle,
       strategy: parent ? { type: 'child', parent } : { type: 'empty' },
     });
@@ -86,6 +90,61 @@ describe.skipIf(Boolean(unavailable))('overlay volumes', () => {
     for (const layer of lowerdir?.split(':') ?? []) expect(overlayMounts.has(join(root, layer))).toBe(false);
     expect((await readdir(pathOf(d))).sort()).toEqual(['from-a', 'from-b', 'from-c']);
     await destroyAll([a, b, c, d]);
+  });
+
+  it('mounts children with metacopy=on where the kernel takes it, so a shift copies up no data', async () => {
+    const metacopy = await kernelTakesMetacopy(scratch);
+    const big = Buffer.alloc(4 << 20, 1);
+    const parent = await create();
+    await writeFile(join(pathOf(parent), 'big.bin'), big);
+    const child = await create(parent.volume.handle);
+    const hasMetacopy = async (info: volume.VolumeInfo) =>
+      (await mountsAt(pathOf(info)))[0]?.superOptions.split(',').includes('metacopy=on');
+    expect(await hasMetacopy(child)).toBe(metacopy);
+
+    const idMapping = { hostUid: 100_000_000, hostGid: 100_000_000, size: 65_536 };
+    expect(
+      (await plugin.call('shiftOwnership', { handle: child.volume.handle, idMapping })).value.entries,
+    ).toBe(2);
+    expect((await lstat(join(pathOf(child), 'big.bin'))).uid).toBe(100_000_000);
+    expect((await readFile(join(pathOf(child), 'big.bin'))).equals(big)).toBe(true);
+    // The copy in the child's own layer: its metadata only, or the whole file.
+    const copied = await lstat(join(root, child.volume.handle, 'upper', 'big.bin'));
+    expect(copied.uid).toBe(100_000_000);
+    if (metacopy) expect(copied.blocks * 512).toBeLessThan(big.length);
+    else expect(copied.blocks * 512).toBeGreaterThanOrEqual(big.length);
+    expect((await lstat(join(pathOf(parent), 'big.bin'))).uid).toBe(0);
+
+    // Mounted again as it was made, and so are its children, even by a driver told not to use
+    // metacopy: only such a mount reads a layer of metadata-only copies.
+    await runCommand('umount', [pathOf(child)]);
+    await plugin.call('streamOut', { handle: child.volume.handle, path: 'big.bin' });
+    expect(await hasMetacopy(child)).toBe(metacopy);
+    const without = await loadPluginForTest<'volume'>(packageDir, { root, metacopy: false });
+    const grandchild = await create(child.volume.handle, undefined, without);
+    expect(await hasMetacopy(grandchild)).toBe(metacopy);
+    expect((await readFile(join(pathOf(grandchild), 'big.bin'))).equals(big)).toBe(true);
+    const plain = await create(parent.volume.handle, undefined, without);
+    expect(await hasMetacopy(plain)).toBe(false);
+    await destroyAll([parent, child, grandchild, plain]);
+  });
+
+  it("makes a child's root owned and moded as its parent's", async () => {
+    const idMapping = { hostUid: 100_000_000, hostGid: 200_000_000, size: 65_536 };
+    const { value } = await plugin.call('createVolume', {
+      handle: `vol-${++counter}`,
+      strategy: { type: 'empty' },
+      idMapping,
+    });
+    const parent = value.volume;
+    await runCommand('chmod', ['0750', pathOf(parent)]);
+    const child = await create(parent.volume.handle);
+    const grandchild = await create(child.volume.handle);
+    for (const info of [child, grandchild]) {
+      const stats = await lstat(pathOf(info));
+      expect([stats.uid, stats.gid, stats.mode & 0o7777]).toEqual([100_000_000, 200_000_000, 0o750]);
+    }
+    await destroyAll([parent, child, grandchild]);
   });
 
   it('mounts a child again when its mount is gone, on the next call or at start', async () => {

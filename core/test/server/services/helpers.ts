@@ -16,7 +16,10 @@ import { expect } from 'vitest';
 
 const pluginDir = (name: string) => fileURLToPath(new URL(`../../../../plugins/${name}/`, import.meta.url));
 
-/** Everything the services run on, real: Postgres, the plugin host, the checker, a volume driver. */
+/**
+ * Everything the services run on, real: Postgres, the plugin host, the checker, a volume driver
+ * and the local runtime.
+ */
 export interface ServicesWorld {
   services: ApiServices;
   pool: Pool;
@@ -25,18 +28,38 @@ export interface ServicesWorld {
   volumes: PluginClient<'volume'>;
   /** Where the naive driver keeps its volumes (`<root>/<handle>/...`). */
   volumesRoot: string;
+  runtime: PluginClient<'runtime'>;
+  /**
+   * Where the local runtime keeps its containers (`<root>/<handle>/workdir` is the container's
+   * `/`); unused with another runtime.
+   */
+  runtimeRoot: string;
   checker: Checker;
   close(): Promise<void>;
 }
 
-export async function startWorld(): Promise<ServicesWorld> {
+export interface WorldOptions {
+  /** The runtime the services use instead of the local one: its package directory and configuration. */
+  runtime?: { dir: string; name: string; config: Record<string, unknown> };
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<ServicesWorld> {
   const database: TestDatabase = await createTestDatabase();
   const host = await PluginHost.create({
-    builtinDirs: [pluginDir('resource-mock'), pluginDir('volume-naive')],
+    builtinDirs: [
+      pluginDir('resource-mock'),
+      pluginDir('volume-naive'),
+      pluginDir('runtime-local'),
+      ...(options.runtime ? [options.runtime.dir] : []),
+    ],
     callTimeoutMs: 30_000,
   });
   const volumesRoot = await mkdtemp(join(tmpdir(), 'conveyor-services-volumes-'));
   const volumes = host.client('volume', 'naive', { root: volumesRoot });
+  const runtimeRoot = await mkdtemp(join(tmpdir(), 'conveyor-services-containers-'));
+  const runtime = options.runtime
+    ? host.client('runtime', options.runtime.name, options.runtime.config)
+    : host.client('runtime', 'local', { root: runtimeRoot });
   // Checks through the resource-type plugin the resource names, as the server does.
   const checkResource: CheckResourceFn = async (target, lastVersion, { signal }) => {
     const { versions } = await host
@@ -57,6 +80,7 @@ export async function startWorld(): Promise<ServicesWorld> {
     plugins: host,
     checker,
     volumes,
+    runtime,
   });
   return {
     services,
@@ -65,6 +89,8 @@ export async function startWorld(): Promise<ServicesWorld> {
     host,
     volumes,
     volumesRoot,
+    runtime,
+    runtimeRoot,
     checker,
     async close() {
       await checker.stop();
@@ -72,6 +98,7 @@ export async function startWorld(): Promise<ServicesWorld> {
       await host.close();
       await database.drop();
       await rm(volumesRoot, { recursive: true, force: true });
+      await rm(runtimeRoot, { recursive: true, force: true });
     },
   };
 }

@@ -1,11 +1,11 @@
-import { lstat, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Labels } from '../../generated/common.generated.js';
+import type { IdMapping, Labels } from '../../generated/common.generated.js';
 import type { VolumeInfo } from '../../generated/volume.generated.js';
 import { loadPluginForTest, type PluginUnderTest } from '../load-plugin.js';
-import { chunked, readTar, type TarEntry, tarOf } from '../tar.js';
+import { chunked, type ReadTarEntry, readTar, type TarEntry, tarOf } from '../tar.js';
 
 /** What a driver promises beyond the contract; the suite checks each promise it makes. */
 export interface VolumeDriverGuarantees {
@@ -47,6 +47,55 @@ const LATER = new Date('2011-12-13T14:15:16Z');
 const BIG = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
 const isRoot = process.getuid?.() === 0;
 
+/** Host ids of a user namespace, uids and gids apart so that a swap shows. */
+const MAPPING: IdMapping = { hostUid: 100_000_000, hostGid: 200_000_000, size: 65_536 };
+/**
+ * Owners as a step's get or an upload leaves them on the host: root's, a user's below the
+ * mapping's size, one already shifted, and one above the size that no mapping covers.
+ */
+const UNSHIFTED: TarEntry[] = [
+  { path: 'etc', type: 'Directory', mode: 0o755, uid: 0, gid: 0 },
+  { path: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\n', uid: 0, gid: 0 },
+  { path: 'home', type: 'Directory', uid: 0, gid: 0 },
+  { path: 'home/user', type: 'Directory', mode: 0o700, uid: 1000, gid: 1000 },
+  { path: 'home/user/notes.txt', body: 'mine', uid: 1000, gid: 1000 },
+  { path: 'home/user/shared.txt', body: 'group root', uid: 1000, gid: 0 },
+  { path: 'home/user/again', type: 'Link', linkpath: 'home/user/notes.txt' },
+  { path: 'home/user/link', type: 'SymbolicLink', linkpath: 'notes.txt', uid: 1000, gid: 1000 },
+  { path: 'bin', type: 'Directory', uid: 0, gid: 0 },
+  { path: 'bin/su', body: '#!/bin/sh\n', mode: 0o4755, uid: 0, gid: 0 },
+  { path: 'bin/wall', body: '#!/bin/sh\n', mode: 0o2755, uid: 0, gid: 5 },
+  {
+    path: 'shifted.txt',
+    body: 'already',
+    uid: MAPPING.hostUid + 7,
+    gid: MAPPING.hostGid + 7,
+  },
+  { path: 'foreign.txt', body: 'nobody maps it', uid: 70_000, gid: 70_001 },
+];
+/**
+ * The volume's root (owned by root) and every entry of UNSHIFTED below the size: a file with two
+ * names counts once, and the two entries already shifted or above the size do not count.
+ */
+const UNSHIFTED_CHANGES = 11;
+/** Where each entry of UNSHIFTED is expected after a shift, by path: [uid, gid, mode]. */
+const SHIFTED = new Map<string, [number, number, number]>([
+  ['etc', [MAPPING.hostUid, MAPPING.hostGid, 0o755]],
+  ['etc/passwd', [MAPPING.hostUid, MAPPING.hostGid, 0o644]],
+  ['home', [MAPPING.hostUid, MAPPING.hostGid, 0o755]],
+  ['home/user', [MAPPING.hostUid + 1000, MAPPING.hostGid + 1000, 0o700]],
+  ['home/user/notes.txt', [MAPPING.hostUid + 1000, MAPPING.hostGid + 1000, 0o644]],
+  ['home/user/shared.txt', [MAPPING.hostUid + 1000, MAPPING.hostGid, 0o644]],
+  ['home/user/again', [MAPPING.hostUid + 1000, MAPPING.hostGid + 1000, 0o644]],
+  ['home/user/link', [MAPPING.hostUid + 1000, MAPPING.hostGid + 1000, 0o777]],
+  ['bin', [MAPPING.hostUid, MAPPING.hostGid, 0o755]],
+  // chown clears setuid and setgid; a shift sets them again.
+  ['bin/su', [MAPPING.hostUid, MAPPING.hostGid, 0o4755]],
+  ['bin/wall', [MAPPING.hostUid, MAPPING.hostGid + 5, 0o2755]],
+  ['shifted.txt', [MAPPING.hostUid + 7, MAPPING.hostGid + 7, 0o644]],
+  ['foreign.txt', [70_000, 70_001, 0o644]],
+]);
+
 /** A tree with what a round trip must keep: modes, times, owners, links of every kind. */
 const FIXTURE: TarEntry[] = [
   { path: 'a', type: 'Directory', mode: 0o750, mtime: PAST },
@@ -77,7 +126,8 @@ interface Seen {
  * Declares a vitest suite that proves a volume plugin keeps the volume contract: empty volumes,
  * tar round trips that keep modes, owners, times and links, children that see their parent and
  * never write to it, children of children, destroy, listing by labels, refusing tar entries that
- * escape the volume, and state that survives a restart. Everything goes through the plugin's
+ * escape the volume, state that survives a restart, and owners for user namespaces (an empty
+ * volume given to an id mapping's root, shiftOwnership once and only once, never through a link). Everything goes through the plugin's
  * methods, so it holds for volumes that are not host paths; a few checks also write through the
  * host path when the driver gives one.
  *
@@ -119,13 +169,14 @@ export function volumeDriverConformance(options: VolumeDriverConformanceOptions)
       if (scratch) await rm(scratch, { recursive: true, force: true });
     });
 
-    async function create(parent?: string, labels: Labels = {}): Promise<VolumeInfo> {
+    async function create(parent?: string, labels: Labels = {}, idMapping?: IdMapping): Promise<VolumeInfo> {
       const handle = `conformance-${process.pid}-${++counter}`;
       created.push(handle);
       const { value } = await plugin.call('createVolume', {
         handle,
         strategy: parent ? { type: 'child', parent } : { type: 'empty' },
         labels,
+        ...(idMapping ? { idMapping } : {}),
       });
       return value.volume;
     }
@@ -529,6 +580,154 @@ export function volumeDriverConformance(options: VolumeDriverConformanceOptions)
       await expect(
         plugin.call('streamIn', { handle: info.volume.handle, path: 'way-out/x' }, { input: [] }),
       ).rejects.toMatchObject({ code: code('PATH_ESCAPES') });
+    });
+
+    // Changing owners needs root: skipped loudly on a laptop, and an error in CI, which runs as root.
+    const ownersSkip = isRoot ? undefined : 'changing owners needs root (CAP_CHOWN)';
+    if (ownersSkip && process.env.CI === 'true') {
+      throw new Error(`CI must run the ${options.name} owner checks: ${ownersSkip}`);
+    }
+    if (ownersSkip) console.warn(`SKIPPING the ${options.name} owner checks: ${ownersSkip}`);
+
+    describe.skipIf(Boolean(ownersSkip))('owners for user namespaces (idMapping, shiftOwnership)', () => {
+      /** The volume's root directory as streamOut reports it. */
+      async function rootOf(handle: string): Promise<ReadTarEntry | undefined> {
+        const { bytes } = await plugin.call('streamOut', { handle });
+        return (await readTar(bytes)).find((entry) => entry.path === '.');
+      }
+
+      async function shift(handle: string, idMapping: IdMapping = MAPPING): Promise<number> {
+        return (await plugin.call('shiftOwnership', { handle, idMapping })).value.entries;
+      }
+
+      /** Checks that `handle` holds UNSHIFTED shifted into MAPPING, its root too. */
+      async function expectShifted(handle: string): Promise<void> {
+        const seen = await contents(handle);
+        for (const [path, [uid, gid, mode]] of SHIFTED) {
+          const got = seen.get(path);
+          expect([got?.uid, got?.gid], `owner of ${path}`).toEqual([uid, gid]);
+          expect(got?.mode, `mode of ${path}`).toBe(mode);
+        }
+        expect(seen.get('home/user/notes.txt')?.body).toBe('mine');
+        expect(seen.get('home/user/link')?.linkpath).toBe('notes.txt');
+        const root = await rootOf(handle);
+        expect([root?.uid, root?.gid], 'owner of the root').toEqual([MAPPING.hostUid, MAPPING.hostGid]);
+      }
+
+      it("creates an empty volume whose root belongs to the mapping's root, mode unchanged", async () => {
+        const plain = await create();
+        const mapped = await create(undefined, {}, MAPPING);
+        const root = await rootOf(mapped.volume.handle);
+        expect([root?.uid, root?.gid]).toEqual([MAPPING.hostUid, MAPPING.hostGid]);
+        expect(root?.mode).toBe((await rootOf(plain.volume.handle))?.mode);
+        const path = hostPath(mapped);
+        if (path) {
+          const stats = await lstat(path);
+          expect([stats.uid, stats.gid]).toEqual([MAPPING.hostUid, MAPPING.hostGid]);
+        }
+        // Nothing to shift: the root is the mapping's already.
+        expect(await shift(mapped.volume.handle)).toBe(0);
+        // A child keeps its parent's owners, whether or not it is given the mapping too.
+        for (const idMapping of [undefined, MAPPING]) {
+          const child = await create(mapped.volume.handle, {}, idMapping);
+          const childRoot = await rootOf(child.volume.handle);
+          expect([childRoot?.uid, childRoot?.gid]).toEqual([MAPPING.hostUid, MAPPING.hostGid]);
+          expect(childRoot?.mode).toBe(root?.mode);
+        }
+      });
+
+      it('shifts owners below the size into the mapping, once, keeping setuid and setgid bits', async () => {
+        const info = await create();
+        await streamIn(info.volume.handle, tarOf(UNSHIFTED));
+        expect(await shift(info.volume.handle)).toBe(UNSHIFTED_CHANGES);
+        await expectShifted(info.volume.handle);
+        const after = await contents(info.volume.handle);
+        expect(await shift(info.volume.handle)).toBe(0);
+        expect(await contents(info.volume.handle)).toEqual(after);
+      });
+
+      it('changes the owners of symbolic links, never of what they point to outside the volume', async () => {
+        const outside = await mkdtemp(join(scratch, 'outside-'));
+        await mkdir(join(outside, 'dir'));
+        await writeFile(join(outside, 'dir', 'deep.txt'), 'outside');
+        await writeFile(join(outside, 'secret'), 'outside');
+        const info = await create();
+        await streamIn(
+          info.volume.handle,
+          tarOf([
+            { path: 'to-file', type: 'SymbolicLink', linkpath: join(outside, 'secret'), uid: 0, gid: 0 },
+            { path: 'to-dir', type: 'SymbolicLink', linkpath: join(outside, 'dir'), uid: 1000, gid: 1000 },
+            { path: 'up', type: 'SymbolicLink', linkpath: '/', uid: 0, gid: 0 },
+          ]),
+        );
+        // The root and the three links.
+        expect(await shift(info.volume.handle)).toBe(4);
+        const seen = await contents(info.volume.handle);
+        expect([seen.get('to-file')?.uid, seen.get('to-file')?.gid]).toEqual([
+          MAPPING.hostUid,
+          MAPPING.hostGid,
+        ]);
+        expect([seen.get('to-dir')?.uid, seen.get('to-dir')?.gid]).toEqual([
+          MAPPING.hostUid + 1000,
+          MAPPING.hostGid + 1000,
+        ]);
+        expect(seen.get('to-dir')?.linkpath).toBe(join(outside, 'dir'));
+        for (const path of [
+          outside,
+          join(outside, 'dir'),
+          join(outside, 'dir', 'deep.txt'),
+          join(outside, 'secret'),
+        ]) {
+          const stats = await lstat(path);
+          expect([stats.uid, stats.gid], `owner of ${path}`).toEqual([0, 0]);
+        }
+        expect((await lstat('/')).uid).toBe(0);
+      });
+
+      it('makes children of a shifted parent that see the shifted owners', async () => {
+        const parent = await create();
+        await streamIn(parent.volume.handle, tarOf(UNSHIFTED));
+        expect(await shift(parent.volume.handle)).toBe(UNSHIFTED_CHANGES);
+        const child = await create(parent.volume.handle);
+        await expectShifted(child.volume.handle);
+        expect(await shift(child.volume.handle)).toBe(0);
+        const grandchild = await create(child.volume.handle);
+        await expectShifted(grandchild.volume.handle);
+      });
+
+      it('shifts a child, leaving its parent as it was', async () => {
+        const parent = await create();
+        await streamIn(parent.volume.handle, tarOf(UNSHIFTED));
+        const before = await contents(parent.volume.handle);
+        const rootBefore = await rootOf(parent.volume.handle);
+        const child = await create(parent.volume.handle);
+        expect(await shift(child.volume.handle)).toBe(UNSHIFTED_CHANGES);
+        await expectShifted(child.volume.handle);
+        expect(await shift(child.volume.handle)).toBe(0);
+        expect(await contents(parent.volume.handle)).toEqual(before);
+        expect(await rootOf(parent.volume.handle)).toEqual(rootBefore);
+      });
+
+      it('refuses to shift a volume that does not exist, or into a mapping past the largest id', async () => {
+        await expect(shift(`conformance-${process.pid}-missing`)).rejects.toMatchObject({
+          code: code('VOLUME_NOT_FOUND'),
+        });
+        const info = await create();
+        await streamIn(info.volume.handle, tarOf(UNSHIFTED));
+        const before = await contents(info.volume.handle);
+        const tooHigh: IdMapping = { hostUid: 4_294_967_000, hostGid: 1000, size: 65_536 };
+        await expect(shift(info.volume.handle, tooHigh)).rejects.toMatchObject({
+          code: code('ID_MAPPING_INVALID'),
+        });
+        await expect(
+          plugin.call('createVolume', {
+            handle: `conformance-${process.pid}-too-high`,
+            strategy: { type: 'empty' },
+            idMapping: tooHigh,
+          }),
+        ).rejects.toMatchObject({ code: code('ID_MAPPING_INVALID') });
+        expect(await contents(info.volume.handle)).toEqual(before);
+      });
     });
 
     it('takes an empty stream as nothing to extract, and refuses one that is not tar', async () => {

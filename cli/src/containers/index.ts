@@ -1,0 +1,1 @@
+export { buildLabel, type ListingFlags, listingFlags, listingQuery, stepLabel } from './filters.js';
