@@ -144,6 +144,11 @@ export class ResourceLedger {
   }
 
   #labels(stepId: string, role: string): Labels {
-    return { ...conveyorLabels(this.#deps.build.id), [STEP_LABEL]: stepId, [ROLE_LABEL]: role };
+    return {
+      ...this.#deps.labels,
+      ...conveyorLabels(this.#deps.build.id),
+      [STEP_LABEL]: stepId,
+      [ROLE_LABEL]: role,
+    };
   }
 }

@@ -89,6 +89,8 @@ export interface ExecutorDeps {
   redact(text: string): string;
   /** Records a container's or volume's state, so GC can reap what a crash leaves. */
   track(resource: TrackedResource): Promise<void>;
+  /** Labels every container and volume of the build carries besides the executor's own (an installation's). */
+  labels?: Record<string, string> | undefined;
   /** Resource and task caches; without them every get fetches and every task cache starts empty. */
   caches?: BuildCaches | undefined;
   /** Saves a pipeline (set_pipeline); absent where pipelines cannot be set. */

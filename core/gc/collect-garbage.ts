@@ -11,7 +11,7 @@ import {
 } from '../db/index.js';
 import { ConveyorError } from '../errors/index.js';
 import type { PluginClient } from '../plugins/index.js';
-import { BUILD_LABEL, OWNER_LABEL, OWNER_VALUE } from './labels.js';
+import { BUILD_LABEL, ownerLabels } from './labels.js';
 
 export interface GcOptions {
   pool: Pool;
@@ -23,6 +23,11 @@ export interface GcOptions {
   worker?: string | undefined;
   /** Per plugin call. Default 60 s. */
   callTimeoutMs?: number | undefined;
+  /**
+   * This installation's id: the orphan sweep takes only what carries it. Without it, everything
+   * labelled as Conveyor's (a single installation per runtime and driver storage).
+   */
+  installation?: string | undefined;
   /** A resource cache not used for this long goes. Default 24 hours. */
   cacheIdleMs?: number | undefined;
 }
@@ -107,7 +112,7 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
     }
   }
 
-  const labels = { [OWNER_LABEL]: OWNER_VALUE };
+  const labels = ownerLabels(options.installation);
   for (const [name, runtime] of options.runtimes) {
     try {
       const { containers } = await runtime.call('listContainers', { labels }, { timeoutMs });

@@ -13,10 +13,23 @@
 export const OWNER_LABEL = 'conveyor.dev/owner';
 export const OWNER_VALUE = 'conveyor';
 export const BUILD_LABEL = 'conveyor.dev/build';
+/**
+ * `conveyor.dev/installation=<id>` names the installation (its database) that made it: gc's
+ * orphan sweep takes only its own installation's, so installations sharing a runtime or a volume
+ * driver's storage never destroy each other's containers and volumes.
+ */
+export const INSTALLATION_LABEL = 'conveyor.dev/installation';
+
+/** The labels that say this installation made it: what gc's orphan sweep lists by. */
+export function ownerLabels(installation: string | undefined): Record<string, string> {
+  return installation === undefined
+    ? { [OWNER_LABEL]: OWNER_VALUE }
+    : { [OWNER_LABEL]: OWNER_VALUE, [INSTALLATION_LABEL]: installation };
+}
 
 /** The labels for a container or volume of `buildId` (or of no build). */
-export function conveyorLabels(buildId?: number | null): Record<string, string> {
+export function conveyorLabels(buildId?: number | null, installation?: string): Record<string, string> {
   return buildId === undefined || buildId === null
-    ? { [OWNER_LABEL]: OWNER_VALUE }
-    : { [OWNER_LABEL]: OWNER_VALUE, [BUILD_LABEL]: String(buildId) };
+    ? ownerLabels(installation)
+    : { ...ownerLabels(installation), [BUILD_LABEL]: String(buildId) };
 }

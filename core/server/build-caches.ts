@@ -11,7 +11,7 @@ import {
   useTaskCache,
 } from '../db/index.js';
 import type { BuildCaches, ResourceCacheRequest } from '../executor/index.js';
-import { OWNER_LABEL, OWNER_VALUE } from '../gc/index.js';
+import { ownerLabels } from '../gc/index.js';
 import type { PluginClient } from '../plugins/index.js';
 
 /** Cache volumes carry the owner label (gc's orphan sweep knows them by their rows) and no build. */
@@ -22,6 +22,8 @@ export interface BuildCachesOptions {
   volumes: PluginClient<'volume'>;
   volumeDriverName: string;
   worker: string;
+  /** This installation's id, labelled on every cache volume (gc's orphan sweep goes by it). */
+  installation?: string | undefined;
   build: { id: number; jobId: number | null };
 }
 
@@ -45,7 +47,7 @@ export function buildCaches(options: BuildCachesOptions): BuildCaches {
     idMapping?: IdMapping,
   ): Promise<{ handle: string; volume: VolumeRef } | null> => {
     const handle = `${kind === 'resource' ? 'rc' : 'tc'}-${randomBytes(8).toString('hex')}`;
-    const labels = { [OWNER_LABEL]: OWNER_VALUE, [CACHE_ROLE_LABEL]: kind };
+    const labels = { ...ownerLabels(options.installation), [CACHE_ROLE_LABEL]: kind };
     if (!(await claim({ handle, driver: options.volumeDriverName, worker, labels }))) return null;
     try {
       const reply = await volumes.call('createVolume', {

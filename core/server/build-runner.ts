@@ -28,7 +28,7 @@ import {
   runBuild,
   type SetPipelineRequest,
 } from '../executor/index.js';
-import { BUILD_LABEL } from '../gc/index.js';
+import { BUILD_LABEL, ownerLabels } from '../gc/index.js';
 import { type BuildPlan, compileJobPlan, type PlanStep, type PutStep } from '../plan/index.js';
 import type { PluginClient, PluginHost } from '../plugins/index.js';
 import { buildCaches } from './build-caches.js';
@@ -39,6 +39,8 @@ export interface BuildRunnerOptions {
   pool: Pool;
   /** Names this process on the leases it takes: unique per process. */
   owner: string;
+  /** This installation's id, labelled on everything its builds make (see core/gc/labels.ts). */
+  installation?: string | undefined;
   plugins: PluginHost;
   configured: ConfiguredPlugins;
   externalUrl: string;
@@ -368,11 +370,13 @@ function executorDeps(
     build: metadata,
     runtime: o.configured.runtime,
     volumes: o.configured.volumes,
+    labels: ownerLabels(o.installation),
     caches: buildCaches({
       pool: o.pool,
       volumes: o.configured.volumes,
       volumeDriverName,
       worker: LOCAL_WORKER,
+      installation: o.installation,
       build: { id: build.id, jobId: build.job_id },
     }),
     resourceType(type) {

@@ -7,6 +7,7 @@ import {
   createTokenVerifier,
   type Database,
   ensureAdminToken,
+  installationId,
   openDatabase,
   syncInstalledPlugins,
 } from '../db/index.js';
@@ -114,6 +115,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
 
     const adminToken = await ensureAdminToken(db.pool);
+    const installation = await installationId(db.pool);
     const owner = leaseOwnerName();
     const onError = (error: Error) => log(`error: ${error.message}`);
     const recovered = await recoverBuildsOfDeadLocalOwners(db.pool);
@@ -145,6 +147,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       pool: db.pool,
       runtimes: new Map([[configured.runtimeName, configured.runtime]]),
       volumeDrivers: new Map([[configured.volumeDriverName, configured.volumes]]),
+      installation,
       onError,
     });
     cleanups.push(() => gc.stop());
@@ -158,6 +161,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         checker,
         volumes: configured.volumes,
         runtime: configured.runtime,
+        installation,
         get externalUrl() {
           return external.url;
         },
@@ -191,6 +195,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const runner = startBuildRunner({
       pool: db.pool,
       owner,
+      installation,
       plugins,
       configured,
       externalUrl: url,

@@ -79,6 +79,7 @@ export {
   listDestroyingContainers,
   markGarbage,
 } from './garbage.js';
+export { installationId } from './installation.js';
 export {
   findActiveJobId,
   getJob,

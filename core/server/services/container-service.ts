@@ -2,7 +2,7 @@ import type { Labels } from '@conveyor/plugin-api';
 import type { Container, ContainerFilter, ContainerService, Volume, VolumeService } from '../../api/index.js';
 import { ConveyorError } from '../../errors/index.js';
 import { ARTIFACT_LABEL, ROLE_LABEL, STEP_LABEL } from '../../executor/index.js';
-import { OWNER_LABEL, OWNER_VALUE } from '../../gc/index.js';
+import { ownerLabels } from '../../gc/index.js';
 import type { PluginClient } from '../../plugins/index.js';
 import { type BuildSteps, loadBuildSteps, stepOf } from './build-steps.js';
 import {
@@ -117,7 +117,7 @@ function buildIdsOf(rows: ReadonlyArray<{ build_id: number }>): number[] {
 /** The labels of what the runtime holds for Conveyor, by handle; none if it cannot say. */
 async function liveContainerLabels(runtime: PluginClient<'runtime'>): Promise<Map<string, Labels>> {
   try {
-    const { containers } = await runtime.call('listContainers', { labels: { [OWNER_LABEL]: OWNER_VALUE } });
+    const { containers } = await runtime.call('listContainers', { labels: ownerLabels(undefined) });
     return new Map(containers.map((container) => [container.handle, container.labels]));
   } catch {
     // The listing is still worth having without step names.
@@ -127,7 +127,7 @@ async function liveContainerLabels(runtime: PluginClient<'runtime'>): Promise<Ma
 
 async function liveVolumeLabels(volumes: PluginClient<'volume'>): Promise<Map<string, Labels>> {
   try {
-    const { volumes: found } = await volumes.call('listVolumes', { labels: { [OWNER_LABEL]: OWNER_VALUE } });
+    const { volumes: found } = await volumes.call('listVolumes', { labels: ownerLabels(undefined) });
     return new Map(found.map((info) => [info.volume.handle, info.labels]));
   } catch {
     return new Map();

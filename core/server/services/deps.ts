@@ -17,6 +17,8 @@ export interface ApiServicesDeps {
   volumes: PluginClient<'volume'>;
   /** The configured runtime: `cc intercept` runs processes in its containers. */
   runtime: PluginClient<'runtime'>;
+  /** This installation's id, labelled on what the services make and used to find what it made. */
+  installation?: string | undefined;
   /** The server's external URL; not used by the services yet. */
   externalUrl?: string | undefined;
 }

@@ -88,7 +88,11 @@ export function createOneOffBuildService(deps: ApiServicesDeps): OneOffBuildServ
       for (const earlier of await inputVolumes(pool, id, name)) await discard(earlier.handle);
 
       const handle = inputHandle(id, name);
-      const labels = { ...conveyorLabels(id), [ROLE_LABEL]: 'input', [ARTIFACT_LABEL]: name };
+      const labels = {
+        ...conveyorLabels(id, deps.installation),
+        [ROLE_LABEL]: 'input',
+        [ARTIFACT_LABEL]: name,
+      };
       // Recorded before the driver is asked, so a crash in between leaves a row for gc.
       await recordVolume(pool, { handle, driver, worker: kWorker, buildId: id, labels });
       try {

@@ -163,6 +163,23 @@ describe('collectGarbage', () => {
     expect(await volumesLeft()).toEqual(['v-cache', 'v-foreign']);
   });
 
+  it("sweeps only its own installation's orphans, never another installation's", async () => {
+    const mine = { ...gc, installation: 'aaaaaaaaaaaaaaaa' };
+    await container('c-mine-orphan', null, { row: false, labels: conveyorLabels(null, 'aaaaaaaaaaaaaaaa') });
+    await volume('v-mine-orphan', null, { row: false, labels: conveyorLabels(null, 'aaaaaaaaaaaaaaaa') });
+    // Another installation's, sharing this runtime and driver storage: not ours to take.
+    await container('c-theirs', null, { row: false, labels: conveyorLabels(null, 'bbbbbbbbbbbbbbbb') });
+    await volume('v-theirs', null, { row: false, labels: conveyorLabels(null, 'bbbbbbbbbbbbbbbb') });
+
+    const report = await collectGarbage(mine);
+    expect(report.orphanContainers).toEqual(['c-mine-orphan']);
+    expect(report.orphanVolumes).toEqual(['v-mine-orphan']);
+    expect(await containersLeft()).toContain('c-theirs');
+    expect(await volumesLeft()).toContain('v-theirs');
+    await runtime.call('destroyContainer', { handle: 'c-theirs' });
+    await volumes.call('destroyVolume', { handle: 'v-theirs' });
+  });
+
   it('keeps the row when the plugin fails, for the next pass', async () => {
     const build = await createOneOffBuild(pool, { team: 'main', plan: {} });
     await recordVolume(pool, { handle: 'v-broken', driver: 'naive', worker: 'local', buildId: build.id });

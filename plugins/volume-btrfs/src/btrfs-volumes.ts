@@ -55,6 +55,11 @@ export class BtrfsVolumes {
     return this.store.destroy(handle);
   }
 
+  /** Refuses (BTRFS_NOT_BTRFS) unless the root is on btrfs: what `volumes.driver: auto` asks. */
+  assertSupported(): Promise<void> {
+    return this.#assertOnBtrfs();
+  }
+
   async #assertOnBtrfs(): Promise<void> {
     const { root } = this.store;
     const fs = await filesystemType(root);

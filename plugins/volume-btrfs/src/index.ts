@@ -19,7 +19,10 @@ const volumesOf = (config: BtrfsVolumesConfig) => new BtrfsVolumes(volumesRoot(c
  * and independent of it afterwards, in both directions.
  */
 export default defineVolumeDriver<BtrfsVolumesConfig>({
-  info: () => ({ capabilities: { copyOnWrite: true } }),
+  async info(_request, { config }) {
+    await volumesOf(config).assertSupported();
+    return { capabilities: { copyOnWrite: true } };
+  },
 
   async createVolume({ handle, strategy, idMapping, labels }, { config }) {
     const volumes = volumesOf(config);

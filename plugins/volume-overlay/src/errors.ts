@@ -12,6 +12,8 @@ export const OVERLAY_FAILURES = {
   UNMOUNT_FAILED: 'the overlay mount of a volume could not be removed',
   /** A child would stack more layers than one overlay mount can name. */
   TOO_MANY_LAYERS: 'the child would have too many layers',
+  /** `info` found that overlays cannot be mounted under the root here (not root, no overlayfs). */
+  UNSUPPORTED: 'overlay volumes cannot work on this host',
 } as const;
 
 export type OverlayFailure = keyof typeof OVERLAY_FAILURES;

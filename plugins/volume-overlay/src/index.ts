@@ -28,7 +28,10 @@ async function mountedDataDir(volumes: OverlayVolumes, handle: string): Promise<
  */
 export default defineVolumeDriver<OverlayVolumesConfig>(
   {
-    info: () => ({ capabilities: { copyOnWrite: true } }),
+    async info(_request, { config }) {
+      await volumesOf(config).assertSupported();
+      return { capabilities: { copyOnWrite: true } };
+    },
 
     async createVolume({ handle, strategy, idMapping, labels }, { config }) {
       const volumes = volumesOf(config);

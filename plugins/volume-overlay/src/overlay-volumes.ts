@@ -57,6 +57,8 @@ const MAX_LOWER_LAYERS = 500;
  * the host's root (not a user-namespaced container) can set `trusted.*` ones.
  */
 const metacopyByRoot = new Map<string, Promise<boolean>>();
+/** Why overlays cannot be mounted under a root (undefined: they can), found once per process. */
+const unsupportedByRoot = new Map<string, Promise<string | undefined>>();
 
 /**
  * Checked again under the lock: another worker may have mounted the volume since. `index=off`
@@ -171,6 +173,28 @@ export class OverlayVolumes {
     }
   }
 
+  /**
+   * Refuses (OVERLAY_UNSUPPORTED) when no overlay can be mounted under this root, saying why: what
+   * `volumes.driver: auto` asks before it picks overlay.
+   */
+  async assertSupported(): Promise<void> {
+    let reason = unsupportedByRoot.get(this.root);
+    if (!reason) {
+      reason = this.#probeMount('').then(
+        () => undefined,
+        (error: unknown) => describe(error),
+      );
+      unsupportedByRoot.set(this.root, reason);
+    }
+    const why = await reason;
+    if (why !== undefined) {
+      throw overlayError(
+        'UNSUPPORTED',
+        `overlay volumes cannot be mounted under ${this.root}: ${why}; run Conveyor as root on a kernel with overlayfs, or use the btrfs or naive driver`,
+      );
+    }
+  }
+
   /** Whether overlays of this root mount with `metacopy=on`; found once per process. */
   metacopySupported(): Promise<boolean> {
     let supported = metacopyByRoot.get(this.root);
@@ -237,19 +261,25 @@ export class OverlayVolumes {
    * leaves a leftover the store sweeps (unmounting it first).
    */
   async #probeMetacopy(): Promise<boolean> {
+    // Refused: the mount of a child says why, should overlays not work at all.
+    return this.#probeMount(',metacopy=on').then(
+      (superOptions) => superOptions.split(',').includes('metacopy=on'),
+      () => false,
+    );
+  }
+
+  /** Mounts a tiny overlay with these extra options; resolves its super options, rejects if refused. */
+  async #probeMount(extraOptions: string): Promise<string> {
     await mkdir(this.root, { recursive: true });
-    const dir = join(this.root, `.creating-${process.pid}-metacopy-probe-${randomBytes(4).toString('hex')}`);
+    const dir = join(this.root, `.creating-${process.pid}-probe-${randomBytes(4).toString('hex')}`);
     const merged = join(dir, 'merged');
     try {
       for (const layer of ['lower', UPPER_DIR, WORK_DIR, 'merged'])
         await mkdir(join(dir, layer), { recursive: true });
-      const options = `lowerdir=lower,upperdir=${UPPER_DIR},workdir=${WORK_DIR},index=off,metacopy=on`;
+      const options = `lowerdir=lower,upperdir=${UPPER_DIR},workdir=${WORK_DIR},index=off${extraOptions}`;
       await runCommand('mount', ['-t', 'overlay', 'overlay', '-o', options, 'merged'], { cwd: dir });
       const mount = (await readMounts()).find((m) => m.mountPoint === merged);
-      return mount?.superOptions.split(',').includes('metacopy=on') ?? false;
-    } catch {
-      // Refused: the mount of a child says why, should overlays not work at all.
-      return false;
+      return mount?.superOptions ?? '';
     } finally {
       // A probe that cannot be unmounted stays for the sweep: removing files through it would not do.
       await this.#unmountUnder(dir)
