@@ -1,5 +1,6 @@
 import { ConveyorError } from '../errors/index.js';
 import type { AcrossStep, PlanStep } from '../plan/build-plan.generated.js';
+import { planStepChildren } from '../plan/plan-children.js';
 import type { BuildContext } from './build-context.js';
 import type { StepOutcome } from './outcome.js';
 import { runParallel } from './parallel.js';
@@ -77,25 +78,8 @@ function cartesianProduct(values: readonly (readonly unknown[])[]): unknown[][] 
 
 function collectIds(step: PlanStep, into = new Set<string>()): Set<string> {
   into.add(step.id);
-  for (const child of children(step)) collectIds(child, into);
+  for (const child of planStepChildren(step)) collectIds(child, into);
   return into;
-}
-
-function children(step: PlanStep): PlanStep[] {
-  switch (step.type) {
-    case 'in_parallel':
-    case 'do':
-      return step.steps;
-    case 'try':
-    case 'across':
-    case 'timeout':
-    case 'retry':
-      return [step.step];
-    case 'hook':
-      return [step.step, step.next];
-    default:
-      return [];
-  }
 }
 
 /** A copy of the template whose ids (and references to them) carry the combination's suffix. */

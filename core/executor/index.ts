@@ -4,6 +4,7 @@
  */
 export { ARTIFACT_LABEL, ROLE_LABEL, STEP_LABEL } from './resource-ledger.js';
 export { runBuild } from './run-build.js';
+export { type StopProcessOptions, stopProcess } from './stop-process.js';
 export type {
   BuildCaches,
   BuildResult,

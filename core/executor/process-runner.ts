@@ -1,11 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { runtime } from '@conveyor/plugin-api';
 import type { PluginClient } from '../plugins/index.js';
+import { settlesWithin, stopProcess } from './stop-process.js';
 
 /** The longest timer Node allows: a task may run for days, and the host's call timeout must not cut it. */
 const NO_TIMEOUT_MS = 2_147_483_647;
-/** How often a signal is retried while the process is still being started. */
-const RETRY_MS = 50;
 /** After SIGKILL, how long to wait for the runtime to report the exit before giving up on it. */
 const AFTER_KILL_MS = 10_000;
 
@@ -55,8 +53,12 @@ export async function runInterruptibly(
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    void stopProcess(client, request, () => settled, done, graceMs)
-      .then(() => waitAtMost(done, AFTER_KILL_MS))
+    void stopProcess(client, request, () => settled, done, {
+      first: 'SIGTERM',
+      graceMs,
+      afterKillMs: AFTER_KILL_MS,
+    })
+      .then(() => settlesWithin(done, AFTER_KILL_MS))
       .then(gaveUp, gaveUp);
   };
   signal.addEventListener('abort', stop, { once: true });
@@ -76,51 +78,4 @@ export async function runInterruptibly(
   });
   if (!result) return { exitStatus: 137, interrupted: true };
   return { exitStatus: result.exitStatus, interrupted: signal.aborted };
-}
-
-async function stopProcess(
-  client: PluginClient<'runtime'>,
-  request: { handle: string; processId: string },
-  isSettled: () => boolean,
-  done: Promise<void>,
-  graceMs: number,
-): Promise<void> {
-  await deliver(client, request, 'SIGTERM', isSettled, graceMs);
-  if (await waitAtMost(done, graceMs)) return;
-  await deliver(client, request, 'SIGKILL', isSettled, AFTER_KILL_MS);
-}
-
-/**
- * Send a signal, retrying while the runtime has not started the process yet (it says it was not
- * delivered), until it is delivered, the process is over, or `withinMs` passes.
- */
-async function deliver(
-  client: PluginClient<'runtime'>,
-  request: { handle: string; processId: string },
-  signal: runtime.SignalRequest['signal'],
-  isSettled: () => boolean,
-  withinMs: number,
-): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!isSettled() && Date.now() < deadline) {
-    const delivered = await client
-      .call('signal', { handle: request.handle, processId: request.processId, signal })
-      .then((reply) => reply.delivered)
-      .catch(() => false);
-    if (delivered) return;
-    await sleep(RETRY_MS);
-  }
-}
-
-/** True if `promise` settled within `ms`. */
-async function waitAtMost(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

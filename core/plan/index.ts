@@ -21,3 +21,4 @@ export type {
   Version,
 } from './build-plan.generated.js';
 export { type CompileJobPlanOptions, compileJobPlan } from './compile-job-plan.js';
+export { planStepChildren } from './plan-children.js';

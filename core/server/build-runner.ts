@@ -29,7 +29,13 @@ import {
   type SetPipelineRequest,
 } from '../executor/index.js';
 import { BUILD_LABEL, ownerLabels } from '../gc/index.js';
-import { type BuildPlan, compileJobPlan, type PlanStep, type PutStep } from '../plan/index.js';
+import {
+  type BuildPlan,
+  compileJobPlan,
+  type PlanStep,
+  type PutStep,
+  planStepChildren,
+} from '../plan/index.js';
 import type { PluginClient, PluginHost } from '../plugins/index.js';
 import { buildCaches } from './build-caches.js';
 import { type ConfiguredPlugins, pipelineCredentialManagers } from './configured-plugins.js';
@@ -416,23 +422,7 @@ function executorDeps(
 
 function walk(step: PlanStep, visit: (step: PlanStep) => void): void {
   visit(step);
-  switch (step.type) {
-    case 'in_parallel':
-    case 'do':
-      for (const child of step.steps) walk(child, visit);
-      break;
-    case 'try':
-    case 'across':
-    case 'timeout':
-    case 'retry':
-      walk(step.step, visit);
-      break;
-    case 'hook':
-      walk(step.step, visit);
-      walk(step.next, visit);
-      break;
-    default:
-  }
+  for (const child of planStepChildren(step)) walk(child, visit);
 }
 
 function unixNow(): number {

@@ -1,6 +1,6 @@
 import type { JobModel, PipelineModel } from '../../config/index.js';
 import { getBuilds, loadBuildContexts, type Queryable } from '../../db/index.js';
-import { type BuildPlan, compileJobPlan, type PlanStep } from '../../plan/index.js';
+import { type BuildPlan, compileJobPlan, type PlanStep, planStepChildren } from '../../plan/index.js';
 
 /** A step of a build's plan as people name it. */
 export interface StepInfo {
@@ -71,25 +71,8 @@ function stepsOf(root: PlanStep): Map<string, StepInfo> {
   const visit = (step: PlanStep) => {
     const name = 'name' in step && typeof step.name === 'string' ? step.name : undefined;
     steps.set(step.id, name === undefined ? { type: step.type } : { name, type: step.type });
-    for (const child of childrenOf(step)) visit(child);
+    for (const child of planStepChildren(step)) visit(child);
   };
   visit(root);
   return steps;
-}
-
-function childrenOf(step: PlanStep): PlanStep[] {
-  switch (step.type) {
-    case 'in_parallel':
-    case 'do':
-      return step.steps;
-    case 'try':
-    case 'across':
-    case 'timeout':
-    case 'retry':
-      return [step.step];
-    case 'hook':
-      return [step.step, step.next];
-    default:
-      return [];
-  }
 }

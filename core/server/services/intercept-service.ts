@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { runtime } from '@conveyor/plugin-api';
 import {
   containerNotFound,
@@ -11,6 +10,7 @@ import {
   type TerminalSize,
   ttyUnsupported,
 } from '../../api/index.js';
+import { stopProcess } from '../../executor/index.js';
 import type { CallInput, PluginClient } from '../../plugins/index.js';
 import { listBuildContainers } from './container-queries.js';
 import { matches, presentContainers } from './container-service.js';
@@ -23,8 +23,6 @@ const kNoTimeoutMs = 2_147_483_647;
 const kGraceMs = 5_000;
 /** After SIGKILL, how long to wait for the runtime to report the exit before giving up on it. */
 const kAfterKillMs = 10_000;
-/** How often a signal is retried while the runtime has not started the process yet. */
-const kRetryMs = 50;
 
 /**
  * `cc intercept`: finds the container of a build's step and runs a process in it through the
@@ -115,7 +113,11 @@ async function runIn(
   const stop = () => {
     // An interactive shell ignores SIGTERM; a hang-up is what a closed terminal sends.
     const first = request.tty ? 'SIGHUP' : 'SIGTERM';
-    void stopProcess(client, { handle, processId }, first, () => settled, done);
+    void stopProcess(client, { handle, processId }, () => settled, done, {
+      first,
+      graceMs: kGraceMs,
+      afterKillMs: kAfterKillMs,
+    });
   };
   io.signal.addEventListener('abort', stop, { once: true });
   if (io.signal.aborted) stop();
@@ -132,49 +134,5 @@ async function runIn(
 async function* callInput(input: AsyncIterable<Uint8Array | TerminalSize>): AsyncGenerator<CallInput> {
   for await (const item of input) {
     yield item instanceof Uint8Array ? item : { type: 'resize', columns: item.columns, rows: item.rows };
-  }
-}
-
-/** The first signal, the grace period, then SIGKILL; whatever the runtime answers, it never throws. */
-async function stopProcess(
-  client: PluginClient<'runtime'>,
-  target: { handle: string; processId: string },
-  first: runtime.SignalRequest['signal'],
-  isSettled: () => boolean,
-  done: Promise<void>,
-): Promise<void> {
-  await deliver(client, target, first, isSettled, kGraceMs);
-  if (await settlesWithin(done, kGraceMs)) return;
-  await deliver(client, target, 'SIGKILL', isSettled, kAfterKillMs);
-}
-
-/** Sends a signal, again while the runtime says the process has not started, until `withinMs`. */
-async function deliver(
-  client: PluginClient<'runtime'>,
-  target: { handle: string; processId: string },
-  signal: runtime.SignalRequest['signal'],
-  isSettled: () => boolean,
-  withinMs: number,
-): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!isSettled() && Date.now() < deadline) {
-    const delivered = await client
-      .call('signal', { ...target, signal })
-      .then((reply) => reply.delivered)
-      .catch(() => false);
-    if (delivered) return;
-    await sleep(kRetryMs);
-  }
-}
-
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timedOut]);
-  } finally {
-    clearTimeout(timer);
   }
 }
