@@ -49,6 +49,7 @@ export interface ConveyorConfig {
    */
   credentials?: CredentialManagerConfig[];
   plugins?: PluginsConfig;
+  builds?: BuildsConfig;
   log?: LogConfig;
 }
 /**
@@ -142,6 +143,18 @@ export interface PluginsConfig {
    * The heap limit of each plugin worker thread, in MiB; a worker that exceeds it fails its call and is replaced.
    */
   max_memory_mb?: number;
+}
+/**
+ * How this server runs builds.
+ *
+ * This interface was referenced by `ConveyorConfig`'s JSON-Schema
+ * via the `definition` "BuildsConfig".
+ */
+export interface BuildsConfig {
+  /**
+   * How many builds this server runs at once; more wait, pending, until one finishes. Several servers sharing one database each run up to this many.
+   */
+  concurrency?: number;
 }
 /**
  * The server log.

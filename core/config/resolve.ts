@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConveyorError } from '../errors/index.js';
 import type {
   ApiConfig,
+  BuildsConfig,
   ConveyorConfig,
   CredentialManagerConfig,
   DatabaseConfig,
@@ -37,6 +38,7 @@ export interface ResolvedConfig {
   volumes: ResolvedPluginRef;
   credentials: ResolvedPluginRef[];
   plugins: Required<Omit<PluginsConfig, 'call_timeout'>> & { call_timeout_ms: number };
+  builds: Required<BuildsConfig>;
   log: Required<LogConfig>;
 }
 
@@ -47,6 +49,7 @@ const kDefaults = {
   volumes: { driver: 'naive' },
   credentials: [{ manager: 'env' }],
   plugins: { pins: {}, call_timeout: '5m', max_memory_mb: 512 },
+  builds: { concurrency: 16 },
   log: { level: 'info', format: 'json' },
 } satisfies ConveyorConfig;
 
@@ -82,6 +85,7 @@ export function resolveConfig(config: ConveyorConfig, context: ResolveContext): 
       call_timeout_ms: parseDuration(plugins.call_timeout),
       max_memory_mb: plugins.max_memory_mb,
     },
+    builds: { ...kDefaults.builds, ...config.builds },
     log: { ...kDefaults.log, ...config.log },
   };
 }

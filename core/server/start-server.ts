@@ -196,6 +196,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       pool: db.pool,
       owner,
       installation,
+      concurrency: config.builds.concurrency,
       plugins,
       configured,
       externalUrl: url,

@@ -2,14 +2,16 @@
 // through the whole machine — trigger, input resolution, claim with lease, plan compile, executor,
 // local runtime, events, finish — next to the floor: a raw `FOR UPDATE SKIP LOCKED`
 // claim-and-complete loop over the same number of rows on the same Postgres, with as many
-// concurrent claimers as the build runner runs builds.
+// concurrent claimers as the build runner runs builds (BENCH_CONCURRENCY, default 16: the default
+// `builds.concurrency`).
 import pg from 'pg';
 import { benchServer } from './server-harness.mjs';
 
 const PIPELINES = Number(process.env.BENCH_PIPELINES ?? 100);
 const BUILDS_PER_PIPELINE = Number(process.env.BENCH_BUILDS_PER_PIPELINE ?? 50);
 const TOTAL = PIPELINES * BUILDS_PER_PIPELINE;
-const CONCURRENCY = 16;
+/** Builds the server runs at once (`builds.concurrency`), and claimers in the raw loop: the same. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 async function rawClaimLoop(databaseUrl) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: CONCURRENCY + 1 });
@@ -85,7 +87,9 @@ async function conveyorBuilds(api, databaseUrl) {
 }
 
 export default async function run() {
-  const { server, api, close } = await benchServer();
+  const { server, api, close } = await benchServer({
+    env: { CONVEYOR_BUILDS_CONCURRENCY: String(CONCURRENCY) },
+  });
   const raw = await rawClaimLoop(server.databaseUrl);
   const ours = await conveyorBuilds(api, server.databaseUrl);
   await close();
@@ -99,7 +103,7 @@ export default async function run() {
         '1.00×',
       ],
       [
-        'Conveyor builds (trigger → claim → task `true` → finished)',
+        `Conveyor builds (trigger → claim → task \`true\` → finished; builds.concurrency ${CONCURRENCY})`,
         ours.toFixed(1),
         `${(ours / raw).toFixed(3)}×`,
       ],

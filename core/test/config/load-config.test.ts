@@ -30,6 +30,7 @@ describe('loadConfig: precedence', () => {
       volumes: { plugin: 'naive', config: {} },
       credentials: [{ plugin: 'env', config: {} }],
       plugins: { dir: join(dataDir, 'plugins'), pins: {}, call_timeout_ms: 5 * 60_000, max_memory_mb: 512 },
+      builds: { concurrency: 16 },
       log: { level: 'info', format: 'json' },
     });
   });
@@ -342,6 +343,7 @@ describe('configEnvVariables', () => {
       ['CONVEYOR_PLUGINS_DIR', 'plugins.dir', 'string'],
       ['CONVEYOR_PLUGINS_CALL_TIMEOUT', 'plugins.call_timeout', 'string'],
       ['CONVEYOR_PLUGINS_MAX_MEMORY_MB', 'plugins.max_memory_mb', 'integer'],
+      ['CONVEYOR_BUILDS_CONCURRENCY', 'builds.concurrency', 'integer'],
       ['CONVEYOR_LOG_LEVEL', 'log.level', 'string'],
       ['CONVEYOR_LOG_FORMAT', 'log.format', 'string'],
     ]);
