@@ -18,6 +18,7 @@ import { startScheduler } from '../scheduler/index.js';
 import { startBuildRunner } from './build-runner.js';
 import { configuredPlugins } from './configured-plugins.js';
 import { leaseOwnerName, recoverBuildsOfDeadLocalOwners } from './lease-owner.js';
+import { watchPluginStore } from './plugin-store-watcher.js';
 import { prettyLogStream } from './pretty-log.js';
 import { checkResourceWithPlugins } from './resource-checks.js';
 import { type ApiServices, createApiServices } from './services/index.js';
@@ -114,6 +115,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       })),
     );
 
+    // Plugins installed while the server runs (`cc plugin install`) are picked up without a restart.
+    const storeWatcher = watchPluginStore({
+      plugins,
+      pool: db.pool,
+      dir: config.plugins.dir,
+      intervalMs: options.loopIntervalMs ?? kLoopIntervalMs,
+      log,
+      onError: (error) => log(`error: ${error.message}`),
+    });
+    cleanups.push(() => storeWatcher.stop());
     const adminToken = await ensureAdminToken(db.pool);
     const installation = await installationId(db.pool);
     const owner = leaseOwnerName();
