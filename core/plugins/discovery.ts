@@ -1,5 +1,6 @@
-import { readdir, readFile, realpath } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, readlink, realpath, rename, rm, symlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import {
   describeProblems,
   manifestSchemaValidator,
@@ -86,6 +87,8 @@ export async function discoverPlugins(options: DiscoveryOptions): Promise<Discov
 async function installedPackageDirs(store: string): Promise<Array<{ dir: string; source: PluginSource }>> {
   const dirs: Array<{ dir: string; source: PluginSource }> = [];
   for (const name of await listDirs(store)) {
+    // Where installed plugins find the host's packages (linkHostPackages), not a plugin.
+    if (name === 'node_modules') continue;
     for (const version of await listDirs(join(store, name))) {
       dirs.push({ dir: join(store, name, version), source: 'installed' });
     }
@@ -161,4 +164,29 @@ export async function readPlugin(
     );
   }
   return { id, manifest, dir: root, entry, source };
+}
+
+/** The packages a plugin imports from the host rather than bundling: the contract it implements. */
+const kHostPackages = ['@conveyor/plugin-api'] as const;
+
+/**
+ * Makes the host's own copy of the plugin API importable by installed plugins: a plugin in
+ * `<store>/<name>/<version>/` imports `@conveyor/plugin-api`, which Node looks for in the
+ * `node_modules` folders above it, so `<store>/node_modules/@conveyor/plugin-api` links to the
+ * host's package. Plugins bundle any other dependency.
+ */
+export async function linkHostPackages(store: string): Promise<void> {
+  const require = createRequire(import.meta.url);
+  for (const name of kHostPackages) {
+    const target = dirname(require.resolve(`${name}/package.json`));
+    const link = join(store, 'node_modules', ...name.split('/'));
+    const current = await readlink(link).catch(() => undefined);
+    if (current === target) continue;
+    await mkdir(dirname(link), { recursive: true });
+    // Replaced through a rename, so a plugin loading meanwhile never finds no link at all.
+    const fresh = `${link}.${process.pid}.tmp`;
+    await rm(fresh, { force: true });
+    await symlink(target, fresh, 'dir');
+    await rename(fresh, link);
+  }
 }

@@ -12,7 +12,7 @@ import {
 } from '@conveyor/plugin-api';
 import semver from 'semver';
 import { ConveyorError } from '../errors/index.js';
-import { type DiscoveredPlugin, discoverPlugins, type PluginSource } from './discovery.js';
+import { type DiscoveredPlugin, discoverPlugins, linkHostPackages, type PluginSource } from './discovery.js';
 import { type CallOptions, callConfig, PluginPool, type PoolLimits } from './plugin-pool.js';
 
 export interface PluginHostOptions {
@@ -100,6 +100,7 @@ export class PluginHost {
 
   /** Look at the plugin directories again (after an install). Running pools are kept. */
   async rescan(): Promise<void> {
+    if (this.#options.installedDir) await linkHostPackages(this.#options.installedDir);
     const { plugins, refused } = await discoverPlugins({
       builtinDirs: this.#options.builtinDirs,
       installedDir: this.#options.installedDir,

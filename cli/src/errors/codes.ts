@@ -100,6 +100,62 @@ export const cliErrors = defineCliErrors({
     exit: exitCodes.failed,
     docs: '`cc up` could not start or stop the server in-process (the data directory, the port, Postgres, a plugin). The causes printed below say which.',
   },
+  CC_E_CLI_PLUGIN_PACKAGE_INVALID: {
+    exit: exitCodes.failed,
+    docs: 'The plugin package (a directory to pack, or a package downloaded from a registry) has no valid conveyor-plugin.json, or the manifest does not match the artifact it came in. The message names the file and every field at fault.',
+  },
+  CC_E_CLI_PLUGIN_REGISTRY_UNREACHABLE: {
+    exit: exitCodes.failed,
+    docs: 'The plugin registry did not answer (refused, unresolvable host, timeout). Check the URL given with --registry (or CONVEYOR_PLUGIN_REGISTRY) and that the registry runs.',
+  },
+  CC_E_CLI_PLUGIN_REGISTRY_ERROR: {
+    exit: exitCodes.failed,
+    docs: 'The plugin registry answered with an error (refused credentials, no such repository or tag, a push it would not take). The message carries the HTTP status and the registry’s own error codes; pass a token with --token (or CONVEYOR_REGISTRY_TOKEN) where it asks for one.',
+  },
+  CC_E_CLI_PLUGIN_NO_MATCHING_VERSION: {
+    exit: exitCodes.failed,
+    docs: 'No version of the plugin in the registry satisfies the requested range, or none that does is built for this host’s plugin API. The message names what there is and, when there is one, the best version that would install.',
+  },
+  CC_E_CLI_PLUGIN_DIGEST_MISMATCH: {
+    exit: exitCodes.failed,
+    docs: 'A manifest or blob downloaded from the registry does not have the digest that names it: the registry’s storage is corrupt or the content was tampered with. Nothing was installed. Report it to whoever runs the registry.',
+  },
+  CC_E_CLI_PLUGIN_UNSIGNED: {
+    exit: exitCodes.failed,
+    docs: 'The plugin artifact carries no signature. Install only signed plugins, or pass --allow-unsigned if you trust the registry and the repository.',
+  },
+  CC_E_CLI_PLUGIN_UNTRUSTED: {
+    exit: exitCodes.failed,
+    docs: 'The plugin is signed, but by no key in the trusted publishers (`<data dir>/trusted-publishers.json` or --trust KEY.pub). Add the publisher’s public key if you trust them, or pass --allow-unsigned.',
+  },
+  CC_E_CLI_PLUGIN_SIGNATURE_INVALID: {
+    exit: exitCodes.failed,
+    docs: 'A signature that names a trusted key does not verify against the plugin’s manifest digest: the artifact or the signature was altered. Nothing was installed; --allow-unsigned does not override this.',
+  },
+  CC_E_CLI_PLUGIN_UNSAFE_ARCHIVE: {
+    exit: exitCodes.failed,
+    docs: 'The plugin package archive holds an entry that could write outside the package directory (an absolute path, `..`, a link pointing outside) or a device file. Nothing was installed. Report it to the plugin’s publisher.',
+  },
+  CC_E_CLI_PLUGIN_NOT_INSTALLED: {
+    exit: exitCodes.failed,
+    docs: 'The plugin (or that version of it) is not in the plugin store. `cc plugin list` on a running server shows what is loaded; the lock file lists what `cc plugin install` put in the store.',
+  },
+  CC_E_CLI_PLUGIN_KEY_INVALID: {
+    exit: exitCodes.failed,
+    docs: 'A signing or trusted key could not be read or is not an Ed25519 key in PEM form. `cc plugin keygen` writes a key pair; the private key signs (--sign-key), the public key is trusted (--trust or trusted-publishers.json).',
+  },
+  CC_E_CLI_PLUGIN_ALREADY_INSTALLED: {
+    exit: exitCodes.failed,
+    docs: 'The plugin store already holds that plugin version, with other content than the artifact being installed (or content the lock file does not vouch for). Pass --force to replace it, or remove it first with `cc plugin remove NAME@VERSION`.',
+  },
+  CC_E_CLI_PLUGIN_STORE_BUSY: {
+    exit: exitCodes.failed,
+    docs: 'Another `cc plugin install` or `cc plugin remove` has been changing the same plugin store for over a minute. Wait for it; if no such process runs, delete the `.cc-plugin.lock` file the message names.',
+  },
+  CC_E_CLI_PLUGIN_LOCK_INVALID: {
+    exit: exitCodes.failed,
+    docs: 'The plugin lock file (conveyor-plugins.lock) cannot be read or is not in the expected form. Fix it, or delete it and install the plugins again by name.',
+  },
 });
 
 export type CliErrorCode = keyof typeof cliErrors;

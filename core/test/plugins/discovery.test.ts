@@ -14,8 +14,9 @@ describe('plugin discovery in the plugin store', () => {
   });
 
   async function store(): Promise<string> {
-    // Inside the repository so the fixtures resolve @conveyor/plugin-api from its node_modules.
-    const dir = await mkdtemp(join(fixtures, '..', '.store-'));
+    // Outside the repository, as a real store is (/var/lib/conveyor/plugins): the fixtures import
+    // @conveyor/plugin-api, which the host links into <store>/node_modules for them.
+    const dir = await mkdtemp(join(tmpdir(), 'conveyor-store-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     return dir;
   }

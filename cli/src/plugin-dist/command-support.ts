@@ -1,0 +1,100 @@
+/**
+ * What the `cc plugin` distribution commands share: the registry flags, the parsing of
+ * `--registry URL` into a client and a namespace, and the data directory of `cc up`.
+ */
+import { Flags } from '@oclif/core';
+import { CliError } from '../errors/index.js';
+import { OciClient } from './oci-client.js';
+import { repositoryFor } from './publish.js';
+
+export const registryFlags = {
+  registry: Flags.string({
+    summary: 'Plugin registry URL; its path is the namespace (http://host:5000/plugins).',
+    description: 'Repositories are <namespace>/<name>; the namespace is "plugins" when the URL has no path.',
+    env: 'CONVEYOR_PLUGIN_REGISTRY',
+    helpValue: '<URL>',
+  }),
+  repository: Flags.string({
+    summary: 'Repository to use instead of <namespace>/<name>.',
+    helpValue: '<NAME>',
+  }),
+  token: Flags.string({
+    summary: 'Registry token (or user:password).',
+    env: 'CONVEYOR_REGISTRY_TOKEN',
+  }),
+};
+
+export const dataDirFlags = {
+  'data-dir': Flags.string({
+    summary: "The server's data directory, as for `cc up` (holds the plugin store).",
+    env: 'CONVEYOR_DATA_DIR',
+  }),
+  config: Flags.string({ char: 'c', summary: 'Server configuration file (conveyor.yaml), as for `cc up`.' }),
+  lock: Flags.string({ summary: 'Lock file to read and update (default <data dir>/conveyor-plugins.lock).' }),
+};
+
+export interface RegistryRef {
+  /** The registry's origin. */
+  url: string;
+  namespace: string;
+}
+
+const kDefaultNamespace = 'plugins';
+
+export function parseRegistry(value: string | undefined): RegistryRef {
+  if (value === undefined || value === '') {
+    throw new CliError(
+      'CC_E_CLI_USAGE',
+      'no plugin registry: pass --registry URL or set CONVEYOR_PLUGIN_REGISTRY',
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(value.includes('://') ? value : `https://${value}`);
+  } catch (error) {
+    throw new CliError('CC_E_CLI_USAGE', `--registry ${JSON.stringify(value)} is not a URL`, {
+      cause: error,
+    });
+  }
+  const namespace = url.pathname.replace(/^\/+|\/+$/g, '') || kDefaultNamespace;
+  return { url: url.origin, namespace };
+}
+
+export function registryClient(
+  ref: RegistryRef,
+  token: string | undefined,
+  progress?: (line: string) => void,
+): OciClient {
+  let last = '';
+  return new OciClient({
+    url: ref.url,
+    token,
+    onProgress:
+      progress === undefined
+        ? undefined
+        : ({ digest, received, total }) => {
+            // One line per blob when it is complete: stderr may be a log file, not a terminal.
+            if (received !== total || digest === last) return;
+            last = digest;
+            progress(`  ${digest.slice(0, 19)}… ${total} bytes`);
+          },
+  });
+}
+
+export function repositoryOf(ref: RegistryRef, explicit: string | undefined): (name: string) => string {
+  return (name) => explicit ?? repositoryFor(ref.namespace, name);
+}
+
+/** The data directory and plugin store the server would use (the same resolution as `cc up`). */
+export async function resolveStore(flags: {
+  'data-dir'?: string | undefined;
+  config?: string | undefined;
+}): Promise<{ dataDir: string; store: string }> {
+  // Imported here: only these commands need the configuration loader.
+  const { loadConfig } = await import('@conveyor/core/config');
+  const config = await loadConfig({
+    ...(flags.config === undefined ? {} : { file: flags.config }),
+    overrides: { data_dir: flags['data-dir'] },
+  });
+  return { dataDir: config.data_dir, store: config.plugins.dir };
+}
