@@ -88,9 +88,14 @@ function errorOf(result: { stdout: string }): { code: string; message: string } 
   return (JSON.parse(result.stdout) as { error: { code: string; message: string } }).error;
 }
 
-/** Everything under a directory, relative, sorted; [] when it does not exist. */
+/**
+ * Everything under a directory, relative, sorted; [] when it does not exist. The store's
+ * node_modules is the host's link to its plugin API (see linkHostPackages), not installed content.
+ */
 async function tree(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true }).catch(() => [] as string[])).sort();
+  return (await readdir(dir, { recursive: true }).catch(() => [] as string[]))
+    .filter((path) => path !== 'node_modules' && !path.startsWith('node_modules/'))
+    .sort();
 }
 
 /** A tar built header by header, so a test can put in what no honest packer would. */
