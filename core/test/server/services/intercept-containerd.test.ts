@@ -150,6 +150,11 @@ describe.skipIf(unavailable !== undefined)('cc intercept on the containerd runti
       signal: gone.signal,
     };
     const running = prepared.run(io);
+    // The shell reports the size it started with before the client's terminal changes.
+    for (let i = 0; i < 100 && !output.includes('30 100'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(output).toContain('30 100');
     keyboard.send({ columns: 120, rows: 40 });
     // The resize and the keys travel apart: press Enter until the shell sees the new size.
     for (let i = 0; i < 100 && !output.includes('40 120'); i++) {
