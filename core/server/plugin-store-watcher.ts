@@ -37,17 +37,7 @@ export function watchPluginStore(options: PluginStoreWatcherOptions): { stop(): 
     const before = new Set(options.plugins.list().map((p) => `${p.name}@${p.version}`));
     await options.plugins.rescan();
     const after = options.plugins.list();
-    await syncInstalledPlugins(
-      options.pool,
-      after.map((p) => ({
-        name: p.name,
-        version: p.version,
-        kind: p.kind,
-        apiVersion: p.apiVersion,
-        source: p.source,
-        path: p.path,
-      })),
-    );
+    await recordPlugins(options.pool, options.plugins);
     const added = after.map((p) => `${p.name}@${p.version}`).filter((id) => !before.has(id));
     const gone = [...before].filter((id) => !after.some((p) => `${p.name}@${p.version}` === id));
     if (added.length) options.log(`plugins: picked up ${added.join(', ')}`);
@@ -92,4 +82,19 @@ async function fingerprint(dir: string): Promise<string> {
     }
   }
   return entries.join('\n');
+}
+
+/** Records in the database the plugins the host has found (what `cc plugin list` shows). */
+export async function recordPlugins(pool: Pool, plugins: PluginHost): Promise<void> {
+  await syncInstalledPlugins(
+    pool,
+    plugins.list().map((p) => ({
+      name: p.name,
+      version: p.version,
+      kind: p.kind,
+      apiVersion: p.apiVersion,
+      source: p.source,
+      path: p.path,
+    })),
+  );
 }

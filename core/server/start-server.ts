@@ -9,7 +9,6 @@ import {
   ensureAdminToken,
   installationId,
   openDatabase,
-  syncInstalledPlugins,
 } from '../db/index.js';
 import { closeBuildEventSubscriptions } from '../events/index.js';
 import { startGc } from '../gc/index.js';
@@ -18,7 +17,7 @@ import { startScheduler } from '../scheduler/index.js';
 import { startBuildRunner } from './build-runner.js';
 import { configuredPlugins } from './configured-plugins.js';
 import { leaseOwnerName, recoverBuildsOfDeadLocalOwners } from './lease-owner.js';
-import { watchPluginStore } from './plugin-store-watcher.js';
+import { recordPlugins, watchPluginStore } from './plugin-store-watcher.js';
 import { prettyLogStream } from './pretty-log.js';
 import { checkResourceWithPlugins } from './resource-checks.js';
 import { type ApiServices, createApiServices } from './services/index.js';
@@ -103,17 +102,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     cleanups.push(() => plugins.close());
     for (const refused of plugins.refused()) log(`plugin refused [${refused.code}]: ${refused.message}`);
     const configured = await configuredPlugins(plugins, config, log);
-    await syncInstalledPlugins(
-      db.pool,
-      plugins.list().map((p) => ({
-        name: p.name,
-        version: p.version,
-        kind: p.kind,
-        apiVersion: p.apiVersion,
-        source: p.source,
-        path: p.path,
-      })),
-    );
+    await recordPlugins(db.pool, plugins);
 
     // Plugins installed while the server runs (`cc plugin install`) are picked up without a restart.
     const storeWatcher = watchPluginStore({
