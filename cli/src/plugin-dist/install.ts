@@ -166,7 +166,7 @@ async function resolvePlugin(
   );
 }
 
-async function readConfig(
+export async function readConfig(
   client: OciClient,
   repository: string,
   fetched: FetchedManifest,

@@ -145,6 +145,28 @@ export class OciClient {
   }
 
   /**
+   * Every repository the registry lists in its catalog (following `Link` pages). A registry
+   * lists only what the credentials may pull; one without a catalog answers 404: none.
+   */
+  async catalog(): Promise<string[]> {
+    const repositories: string[] = [];
+    let path: string | undefined = '/v2/_catalog?n=1000';
+    while (path !== undefined) {
+      const response = await this.#request('', 'pull', path, {}, 'registry:catalog:*');
+      if (response.status === 404) {
+        await response.body?.cancel();
+        return repositories;
+      }
+      await this.#expect(response, [200], 'list the catalog');
+      const body = (await response.json()) as { repositories?: string[] | null };
+      repositories.push(...(body.repositories ?? []));
+      const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '');
+      path = next?.[1];
+    }
+    return repositories;
+  }
+
+  /**
    * A manifest by tag or digest. By digest, its bytes must have that digest; by tag, its digest is
    * computed from the bytes (the registry's Docker-Content-Digest header is not trusted).
    */
@@ -253,8 +275,8 @@ export class OciClient {
     action: 'pull' | 'push',
     path: string,
     init: RequestInit & { headers?: Record<string, string> },
+    scope = `repository:${repository}:${action === 'push' ? 'pull,push' : 'pull'}`,
   ): Promise<Response> {
-    const scope = `repository:${repository}:${action === 'push' ? 'pull,push' : 'pull'}`;
     const send = async (authorization: string | undefined): Promise<Response> => {
       const headers: Record<string, string> = { ...init.headers };
       if (authorization !== undefined) headers.authorization = authorization;
