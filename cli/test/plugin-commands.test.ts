@@ -236,6 +236,7 @@ describe('cc plugin install and remove', () => {
           digest: echoDigest,
           registry: registry.url,
           repository: 'plugins/echo',
+          range: '^1',
         },
       ],
     });

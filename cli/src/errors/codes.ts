@@ -152,6 +152,10 @@ export const cliErrors = defineCliErrors({
     exit: exitCodes.failed,
     docs: 'Another `cc plugin install` or `cc plugin remove` has been changing the same plugin store for over a minute. Wait for it; if no such process runs, delete the `.cc-plugin.lock` file the message names.',
   },
+  CC_E_CLI_PLUGIN_NOT_LINKED: {
+    exit: exitCodes.failed,
+    docs: '`cc plugin unlink NAME` found no link for NAME in the plugin store. `cc plugin link PATH` makes one; installed versions are untouched.',
+  },
   CC_E_CLI_PLUGIN_LOCK_INVALID: {
     exit: exitCodes.failed,
     docs: 'The plugin lock file (conveyor-plugins.lock) cannot be read or is not in the expected form. Fix it, or delete it and install the plugins again by name.',

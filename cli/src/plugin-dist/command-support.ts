@@ -4,7 +4,8 @@
  */
 import { Flags } from '@oclif/core';
 import { CliError } from '../errors/index.js';
-import { OciClient } from './oci-client.js';
+import { OciClient, type RegistryReader, type RegistryWriter } from './oci-client.js';
+import { OCI_LAYOUT_SCHEME, OciLayoutDir } from './oci-layout-dir.js';
 import { repositoryFor } from './publish.js';
 
 export const registryFlags = {
@@ -97,4 +98,23 @@ export async function resolveStore(flags: {
     overrides: { data_dir: flags['data-dir'] },
   });
   return { dataDir: config.data_dir, store: config.plugins.dir };
+}
+
+/**
+ * A registry URL, or `oci-layout:DIR` (an OCI image layout directory, as `cc plugin mirror DIR`
+ * writes), opened for reading and writing; the namespace of a layout is "plugins".
+ */
+export function openRegistry(
+  value: string | undefined,
+  token: string | undefined,
+  progress?: (line: string) => void,
+): { registry: RegistryReader & RegistryWriter; ref: RegistryRef } {
+  if (value?.startsWith(OCI_LAYOUT_SCHEME)) {
+    const dir = value.slice(OCI_LAYOUT_SCHEME.length);
+    if (dir === '') throw new CliError('CC_E_CLI_USAGE', `${OCI_LAYOUT_SCHEME}DIR needs a directory`);
+    const registry = new OciLayoutDir(dir);
+    return { registry, ref: { url: registry.url, namespace: kDefaultNamespace } };
+  }
+  const ref = parseRegistry(value);
+  return { registry: registryClient(ref, token, progress), ref };
 }

@@ -9,9 +9,10 @@ import { gunzipSync } from 'node:zlib';
 import semver from 'semver';
 import { CliError } from '../errors/index.js';
 import { sha256Digest } from './digest.js';
+import { isLinked } from './link.js';
 import { type LockEntry, type LockFile, readLockFile, withEntry, writeLockFile } from './lock-file.js';
 import { ANNOTATIONS, MEDIA_TYPES, type OciManifest, type PluginArtifactConfig } from './media-types.js';
-import type { FetchedManifest, OciClient } from './oci-client.js';
+import type { FetchedManifest, RegistryReader } from './oci-client.js';
 import { readPackageManifest } from './pack.js';
 import { readPackageArchive, writeEntries } from './safe-unpack.js';
 import { verifySignature } from './signing.js';
@@ -32,7 +33,7 @@ export interface InstallContext {
 }
 
 export interface InstallTarget {
-  client: OciClient;
+  client: RegistryReader;
   repository: string;
 }
 
@@ -52,7 +53,7 @@ export interface InstallResult {
 const kNamePattern = /^[a-z][a-z0-9-]{0,62}$/;
 
 /** One version the registry offers, with its config read. */
-interface Candidate {
+export interface Candidate {
   tag: string;
   manifest: FetchedManifest;
   config: PluginArtifactConfig;
@@ -66,13 +67,13 @@ export async function installPlugin(
   range: string | undefined,
 ): Promise<InstallResult> {
   const chosen = await resolvePlugin(context, target, name, range);
-  return withStoreLock(context.store, () => installCandidate(context, target, chosen));
+  return withStoreLock(context.store, () => installCandidate(context, target, chosen, undefined, range));
 }
 
 /** Installs every lock entry by digest, from `override` when given (a mirror) or the registry it names. */
 export async function installFromLock(
   context: InstallContext,
-  clientFor: (registry: string) => OciClient,
+  clientFor: (registry: string) => RegistryReader,
 ): Promise<InstallResult[]> {
   const lock = await readLockFile(context.lockFile);
   const results: InstallResult[] = [];
@@ -93,6 +94,7 @@ export async function installFromLock(
           { client, repository: entry.repository },
           { tag: entry.digest, manifest, config },
           entry.registry,
+          entry.range,
         ),
       ),
     );
@@ -101,7 +103,7 @@ export async function installFromLock(
 }
 
 /** Reads the candidates' configs and picks one, or explains why none fits. */
-async function resolvePlugin(
+export async function resolvePlugin(
   context: InstallContext,
   { client, repository }: InstallTarget,
   name: string,
@@ -167,7 +169,7 @@ async function resolvePlugin(
 }
 
 export async function readConfig(
-  client: OciClient,
+  client: RegistryReader,
   repository: string,
   fetched: FetchedManifest,
   what: string,
@@ -208,17 +210,27 @@ export async function readConfig(
   }
 }
 
-async function installCandidate(
+/** Installs one resolved candidate; the caller holds the store lock. */
+export async function installCandidate(
   context: InstallContext,
   { client, repository }: InstallTarget,
   { manifest, config }: Candidate,
   registry = client.url,
+  /** The range asked for, kept in the lock entry for `cc plugin update`. */
+  range?: string,
 ): Promise<InstallResult> {
   const { name, version } = config;
   const digest = manifest.digest;
   const path = join(context.store, name, version);
   const lock = await readLockFile(context.lockFile);
-  const entry: LockEntry = { name, version, digest, registry, repository };
+  const entry: LockEntry = {
+    name,
+    version,
+    digest,
+    registry,
+    repository,
+    ...(range === undefined ? {} : { range }),
+  };
   const result = { name, version, digest, registry, repository, path };
 
   // 1. Already there: the same digest is done; other content is replaced only when forced.
@@ -291,7 +303,7 @@ async function installCandidate(
 /** Returns the trusted publisher who signed `digest`, or null when unsigned and allowed. */
 async function checkSignature(
   context: InstallContext,
-  client: OciClient,
+  client: RegistryReader,
   repository: string,
   name: string,
   version: string,
@@ -370,6 +382,13 @@ async function removeLocked(
   version: string | undefined,
 ): Promise<RemoveResult[]> {
   const dir = join(context.store, name);
+  // Removing under a link would delete the shadowed installed versions with it.
+  if (await isLinked(context.store, name)) {
+    throw new CliError(
+      'CC_E_CLI_USAGE',
+      `${name} is linked to a local package (cc plugin link); run \`cc plugin unlink ${name}\` first; nothing was removed`,
+    );
+  }
   const versions =
     version === undefined ? await listVersions(dir) : (await exists(join(dir, version))) ? [version] : [];
   if (versions.length === 0) {

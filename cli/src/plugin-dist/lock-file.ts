@@ -18,6 +18,8 @@ export interface LockEntry {
   /** The registry's base URL. */
   registry: string;
   repository: string;
+  /** The range `cc plugin install NAME@RANGE` asked for; `cc plugin update` stays within it. */
+  range?: string;
 }
 
 export interface LockFile {
@@ -50,6 +52,9 @@ export async function readLockFile(file: string): Promise<LockFile> {
     );
   }
   json.plugins.forEach((entry, i) => {
+    if (entry.range !== undefined && typeof entry.range !== 'string') {
+      throw new CliError('CC_E_CLI_PLUGIN_LOCK_INVALID', `${file}: plugins[${i}].range must be a string`);
+    }
     const ok =
       ['name', 'version', 'registry', 'repository'].every(
         (key) => typeof (entry as unknown as Record<string, unknown>)[key] === 'string',

@@ -372,3 +372,9 @@ function digestMismatch(what: string, expected: string, actual: string): CliErro
     { details: { expected, actual } },
   );
 }
+
+/** What installing reads from a registry; an OCI layout directory (OciLayoutDir) offers it too. */
+export type RegistryReader = Pick<OciClient, 'url' | 'listTags' | 'getManifest' | 'getBlob' | 'referrers'>;
+
+/** What mirroring writes to a registry or an OCI layout directory. */
+export type RegistryWriter = Pick<OciClient, 'url' | 'pushBlob' | 'pushManifest' | 'pushReferrer'>;

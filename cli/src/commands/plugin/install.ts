@@ -5,8 +5,7 @@ import { BaseCommand } from '../../base-command.js';
 import { CliError } from '../../errors/index.js';
 import {
   dataDirFlags,
-  parseRegistry,
-  registryClient,
+  openRegistry,
   registryFlags,
   repositoryOf,
   resolveStore,
@@ -28,7 +27,7 @@ export default class PluginInstall extends BaseCommand<typeof PluginInstall> {
   static override description =
     `Resolves NAME@RANGE against the registry's tags: the highest version whose version satisfies RANGE and whose plugin API range includes this host's. Checks the signature against the trusted publishers (<data dir>/trusted-publishers.json and --trust), every digest, and every archive entry, then moves the package into <store>/<name>/<version>/ in one rename and records its digest in the lock file (<data dir>/conveyor-plugins.lock). Nothing is installed when a check fails.
 
-Without NAME, installs exactly what the lock file lists, by digest. See docs/plugins.md.`;
+Without NAME, installs exactly what the lock file lists, by digest. --registry oci-layout:DIR installs from an OCI image layout directory that cc plugin mirror DIR wrote (for air-gapped sites). See docs/plugins.md.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> git@^2 --registry http://127.0.0.1:5000/plugins --trust publisher.pub',
     {
@@ -71,9 +70,9 @@ Without NAME, installs exactly what the lock file lists, by digest. See docs/plu
 
     if (this.args.plugin === undefined) {
       // A --registry given here is a mirror of the registries the lock names: same digests.
-      const mirror = flags.registry === undefined ? undefined : parseRegistry(flags.registry);
-      const results = await installFromLock(context, (registry) =>
-        registryClient(mirror ?? parseRegistry(registry), flags.token, progress),
+      const results = await installFromLock(
+        context,
+        (registry) => openRegistry(flags.registry ?? registry, flags.token, progress).registry,
       );
       if (results.length === 0) this.log(`${context.lockFile} lists no plugins`);
       for (const r of results)
@@ -89,8 +88,7 @@ Without NAME, installs exactly what the lock file lists, by digest. See docs/plu
       );
     }
     const [, name = '', range] = match;
-    const ref = parseRegistry(flags.registry);
-    const client = registryClient(ref, flags.token, progress);
+    const { registry: client, ref } = openRegistry(flags.registry, flags.token, progress);
     const result = await installPlugin(
       context,
       { client, repository: repositoryOf(ref, flags.repository)(name) },
