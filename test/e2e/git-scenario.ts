@@ -183,7 +183,11 @@ jobs:
     expect((await cc('watch', '-j', 'e2e/A', '-b', '2')).stdout).toContain(`commit ${second}`);
 
     // 4. After a restart the history is intact.
-    expect(await server.stop()).toBe(0);
+    const stopped = await server.stop();
+    expect(
+      stopped,
+      `cc up ended by ${server.child.signalCode ?? `exit ${stopped}`}:\n${server.output()}`,
+    ).toBe(0);
     server = await startCcServer(args, env);
     const builds = await cc('builds', '-j', 'e2e/A', '--json');
     expect(builds.code, builds.stderr).toBe(0);
