@@ -15,9 +15,6 @@ export const kSseHeaders = {
   'cache-control': 'no-cache, no-store, must-revalidate',
   // nginx buffers responses unless told otherwise, which would hold events back.
   'x-accel-buffering': 'no',
-  // A stream ends only when its client leaves or the server closes; the connection goes with it,
-  // so a closing server never waits on a connection that was streaming.
-  connection: 'close',
 } as const;
 
 export function eventMessage(record: BuildEventRecord): string {

@@ -15,6 +15,7 @@ export type {
 } from './conveyor-config.generated.js';
 export { type DurationResult, parseDuration, tryParseDuration } from './duration.js';
 export { type ConfigEnvVariable, configEnvVariables } from './env.js';
+export { canonicalJson } from './json-values.js';
 export { type DeepPartial, type LoadConfigOptions, loadConfig } from './load-config.js';
 export {
   containsVar,

@@ -5,6 +5,26 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * JSON text with every object's keys sorted, so equal values give equal text whatever order their
+ * keys came in: for digests (a resource cache's key) and for values shown as text (a task param).
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (isRecord(value)) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeys(value[key])]),
+    );
+  }
+  return value;
+}
+
+/**
  * A JSON pointer as path segments: `/jobs/0/plan` → ['jobs', 0, 'plan'], with numbers where the
  * data at that point is a list (a mapping key that looks like a number stays a string).
  */

@@ -1,4 +1,5 @@
 import type { Env } from '@conveyor/plugin-api';
+import { canonicalJson } from '../config/index.js';
 import { ConveyorError } from '../errors/index.js';
 
 /** A task config once checked: Concourse's TaskConfig, with params already turned into env. */
@@ -121,19 +122,7 @@ function coerce(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (isRecord(value)) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, sortKeys(value[key])]),
-    );
-  }
-  return value;
+  return canonicalJson(value);
 }
 
 function namedList(

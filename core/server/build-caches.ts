@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IdMapping, VolumeRef } from '@conveyor/plugin-api';
+import { canonicalJson } from '../config/index.js';
 import {
   abandonCacheVolume,
   claimResourceCache,
@@ -131,15 +132,4 @@ export function resourceCacheKey(request: ResourceCacheRequest): string {
     idMapping: request.idMapping ?? null,
   });
   return createHash('sha256').update(canonical).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
