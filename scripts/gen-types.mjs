@@ -57,6 +57,7 @@ let methods = `${banner('the x-methods lists of plugin-api/schemas/*.json')}\n`;
 for (const [file] of kinds) {
   methods += `import type * as ${camel(file)} from './${file}.generated.js';\n`;
 }
+methods += `import type * as host from './host.generated.js';\n`;
 for (const [file, type] of kinds) {
   const schema = JSON.parse(readFileSync(join(pluginSchemas, `${file}.json`), 'utf8'));
   methods += `\n/** The methods of a ${file} plugin: what each takes and what it answers. */\nexport interface ${type}Methods {\n`;
@@ -76,6 +77,16 @@ for (const [file] of kinds) {
   methods += `  '${file}': ${JSON.stringify(schema['x-methods']).replaceAll('"', "'").replaceAll(',', ', ')},\n`;
 }
 methods += '} as const;\n';
+// The host's services to plugins (context.host), the same way.
+{
+  const schema = JSON.parse(readFileSync(join(pluginSchemas, 'host.json'), 'utf8'));
+  methods += `\n/** The services the host offers a plugin during a call: what each takes and answers. */\nexport interface HostMethods {\n`;
+  for (const m of schema['x-methods']) {
+    const cap = m[0].toUpperCase() + m.slice(1);
+    methods += `  ${m}: { request: host.${cap}Request; response: host.${cap}Response };\n`;
+  }
+  methods += `}\n\n/** The host's service methods, for run-time checks. */\nexport const hostMethodNames = ${JSON.stringify(schema['x-methods']).replaceAll('"', "'").replaceAll(',', ', ')} as const;\n`;
+}
 outputs.set(join(root, 'plugin-api/src/generated/methods.generated.ts'), methods);
 
 let drift = 0;

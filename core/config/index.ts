@@ -57,6 +57,15 @@ export type {
 export { isPluginName, isSemverRange, type PluginRefParts, parsePluginRef } from './plugin-ref.js';
 export { type ConfigProblem, type ProblemSource, renderProblem } from './problems.js';
 export { deriveExternalUrl, type ResolvedConfig, type ResolvedPluginRef } from './resolve.js';
+export {
+  CONCOURSE_RESOURCE_TYPE,
+  IMAGE_RESOURCE_TYPES,
+  imageFromSource,
+  imageSourceSchema,
+  isImageResourceType,
+  type PipelineResourceType,
+  resourceTypePlugin,
+} from './resource-type-images.js';
 export { configSchema, type SchemaNode } from './schema.js';
 export {
   type PositionTarget,

@@ -38,6 +38,14 @@ export const executorErrors = defineErrors({
     status: 500,
     docs: 'A get step fetches the version of a put (its implicit get) that did not produce one. The put must run, and succeed, before its get; the plan compiler orders them so, so this points to a bug.',
   },
+  CC_E_EXEC_RESOURCE_IMAGE_UNSUPPORTED: {
+    status: 400,
+    docs: 'A resource type of the pipeline is a Concourse resource-type image (its `type` is registry-image or docker-image), and the configured runtime runs no images (the `local` runtime runs processes on the host, and untrusted resource images never run there). Configure a runtime with containers, e.g. `runtime: containerd`.',
+  },
+  CC_E_EXEC_RESOURCE_OUTPUT_TOO_LARGE: {
+    status: 502,
+    docs: "A Concourse resource script wrote more to stdout than one JSON answer can be (16 MiB). Resources write their answer to stdout and progress to stderr; report it to the resource type's author.",
+  },
   CC_E_EXEC_RESOURCE_CONFIG_INVALID: {
     status: 422,
     docs: "A get or put step's `source` or `params`, after interpolation, do not match the resource type's schemas. The message names the step, the resource type and each field at fault.",

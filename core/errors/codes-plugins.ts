@@ -34,6 +34,14 @@ export const pluginsErrors = defineErrors({
     status: 502,
     docs: "The plugin answered with a reply that does not match the method's schema; the host never trusts a reply it has not validated. The message names each field at fault; report it to the plugin's author.",
   },
+  CC_E_PLUGIN_HOST_SERVICE_UNAVAILABLE: {
+    status: 500,
+    docs: "A plugin asked the host for a service (`context.host`) that the host does not offer that call: e.g. `host.run` from a resource type that is not defined by a Concourse image. The plugin receives this code; it is the plugin's to handle.",
+  },
+  CC_E_PLUGIN_HOST_SERVICE_BAD_REQUEST: {
+    status: 500,
+    docs: "A plugin asked the host for a service with a request that does not match plugin-api/schemas/host.json, or that reaches for something the call was not given (a volume its request did not name). The message names each field at fault; report it to the plugin's author.",
+  },
   CC_E_PLUGIN_CALL_FAILED: {
     status: 502,
     docs: "The plugin's method threw an error. `details.pluginCode` carries the plugin's own code when it threw a PluginError.",

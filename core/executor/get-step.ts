@@ -7,6 +7,7 @@ import { interrupted } from './interruption.js';
 import { type StepOutcome, succeeded } from './outcome.js';
 import { redactDeep } from './redaction.js';
 import { checkResourceConfig, latestVersion, outputToLogs } from './resource-calls.js';
+import { resourceCallHost } from './resource-host.js';
 import type { RunScope } from './run-scope.js';
 
 /**
@@ -49,7 +50,12 @@ export async function runGetStep(
         client.call(
           'get',
           { source, version, ...(params ? { params } : {}), directory, build: deps.build },
-          { signal, onOutput: output.onOutput, timeoutMs: step.timeoutMs },
+          {
+            signal,
+            onOutput: output.onOutput,
+            timeoutMs: step.timeoutMs,
+            host: resourceCallHost(build, step.id, step.resourceType, [directory], output.onOutput),
+          },
         ),
     );
   } finally {
@@ -90,5 +96,12 @@ async function versionToFetch(
     }
     return result.version;
   }
-  return latestVersion(build.deps.resourceType(step.resourceType), source, what, signal);
+  const output = outputToLogs(build.events, step.id);
+  try {
+    return await latestVersion(build.deps.resourceType(step.resourceType), source, what, signal, {
+      host: resourceCallHost(build, step.id, step.resourceType, [], output.onOutput),
+    });
+  } finally {
+    output.end();
+  }
 }

@@ -2,6 +2,11 @@
  * @conveyor/core/executor: runs a build's plan with the configured runtime and volume plugins,
  * with Concourse's semantics for every step, modifier and hook.
  */
+export {
+  type ResourceContainers,
+  type ResourceImageRunOptions,
+  resourceImageHost,
+} from './resource-host.js';
 export { ARTIFACT_LABEL, ROLE_LABEL, STEP_LABEL } from './resource-ledger.js';
 export { runBuild } from './run-build.js';
 export { type StopProcessOptions, stopProcess } from './stop-process.js';
@@ -13,6 +18,7 @@ export type {
   KeepCandidate,
   ResourceCacheRequest,
   ResourceCacheSlot,
+  ResourceTypeImage,
   RunBuildOptions,
   SetPipelineRequest,
   TrackedResource,

@@ -20,16 +20,19 @@ export interface ProcessResult {
  */
 export async function runInterruptibly(
   client: PluginClient<'runtime'>,
-  request: { handle: string; processId: string; process: runtime.ProcessSpec },
+  request: { handle: string; processId: string; process: runtime.ProcessSpec; stdin?: boolean },
   options: {
     signal: AbortSignal;
     graceMs: number;
     onOutput(stream: 'stdout' | 'stderr', data: string): void;
+    /** The process's stdin (with `request.stdin`), closed after its last chunk. */
+    input?: Iterable<Uint8Array> | AsyncIterable<Uint8Array> | undefined;
   },
 ): Promise<ProcessResult> {
   const { signal, graceMs } = options;
   const run = client.call('run', request, {
     timeoutMs: NO_TIMEOUT_MS,
+    ...(options.input ? { input: options.input } : {}),
     onOutput: (stream, data) => {
       if (stream !== 'log') options.onOutput(stream, data);
     },

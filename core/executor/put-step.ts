@@ -6,6 +6,7 @@ import { interrupted } from './interruption.js';
 import { type StepOutcome, succeeded } from './outcome.js';
 import { redactDeep } from './redaction.js';
 import { checkResourceConfig, outputToLogs } from './resource-calls.js';
+import { resourceCallHost } from './resource-host.js';
 import type { RunScope } from './run-scope.js';
 import { copyIntoVolume } from './volume-files.js';
 
@@ -48,7 +49,11 @@ export async function runPutStep(
     put = await client.call(
       'put',
       { source, ...(params ? { params } : {}), directory, build: deps.build },
-      { signal, onOutput: output.onOutput },
+      {
+        signal,
+        onOutput: output.onOutput,
+        host: resourceCallHost(build, step.id, step.resourceType, [directory], output.onOutput),
+      },
     );
   } finally {
     output.end();

@@ -1,6 +1,6 @@
 import { describeProblems, type Version } from '@conveyor/plugin-api';
 import { ConveyorError } from '../errors/index.js';
-import { type PluginClient, validateAgainst } from '../plugins/index.js';
+import { type HostServiceHandlers, type PluginClient, validateAgainst } from '../plugins/index.js';
 import type { EventSink } from './event-sink.js';
 
 /**
@@ -37,8 +37,9 @@ export async function latestVersion(
   source: Record<string, unknown>,
   what: string,
   signal: AbortSignal,
+  options: { host?: HostServiceHandlers | undefined } = {},
 ): Promise<Version> {
-  const { versions } = await client.call('check', { source }, { signal });
+  const { versions } = await client.call('check', { source }, { signal, host: options.host });
   const latest = versions.at(-1);
   if (!latest) {
     throw new ConveyorError(

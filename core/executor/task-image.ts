@@ -1,4 +1,5 @@
 import type { runtime } from '@conveyor/plugin-api';
+import { imageFromSource, isImageResourceType } from '../config/index.js';
 import { ConveyorError } from '../errors/index.js';
 import type { TaskStep } from '../plan/build-plan.generated.js';
 import type { BuildContext } from './build-context.js';
@@ -45,6 +46,8 @@ export async function taskImage(
       `${what} has no image: the runtime ${build.deps.runtime.id} runs tasks in containers, so give the task config an image_resource or the step an image artifact${config.rootfsUri ? ' (rootfs_uri is not supported)' : ''}`,
     );
   }
+  const pulled = pulledByRuntime(build, image, what);
+  if (pulled) return pulled;
   const client = build.deps.resourceType(image.type);
   const version =
     image.version ?? (await latestVersion(client, image.source, `the image of ${what}`, signal));
@@ -71,5 +74,32 @@ export async function taskImage(
     return { type: 'volume', volume };
   } finally {
     output.end();
+  }
+}
+
+/**
+ * A registry-image or docker-image `image_resource` that no installed plugin fetches: the runtime
+ * pulls the image itself (at the version's digest when the plan pins one), as Concourse runs it.
+ */
+function pulledByRuntime(
+  build: BuildContext,
+  image: NonNullable<TaskConfig['imageResource']>,
+  what: string,
+): runtime.Image | undefined {
+  if (!isImageResourceType(image.type)) return undefined;
+  try {
+    build.deps.resourceType(image.type);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ConveyorError) || error.code !== 'CC_E_PLUGIN_NOT_FOUND') throw error;
+  }
+  try {
+    return imageFromSource(image.source, image.version as Record<string, string> | undefined);
+  } catch (error) {
+    throw new ConveyorError(
+      'CC_E_EXEC_RESOURCE_CONFIG_INVALID',
+      `${what}: image_resource.source: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }

@@ -1,6 +1,15 @@
-import type { BuildMetadata, IdMapping, Metadata, Version, VolumeRef } from '@conveyor/plugin-api';
+import type { BuildMetadata, IdMapping, Metadata, runtime, Version, VolumeRef } from '@conveyor/plugin-api';
 import type { BuildEvent } from '../events/build-event.generated.js';
 import type { PluginClient } from '../plugins/index.js';
+
+/** The image a pipeline resource type defined by a Concourse resource-type image runs in. */
+export interface ResourceTypeImage {
+  /** The pipeline's name for the type, for messages. */
+  name: string;
+  /** The image, its source's `((vars))` resolved (a registry password is a credential). */
+  image(): Promise<runtime.Image>;
+  privileged: boolean;
+}
 
 /** How a build ended, as its final status. */
 export type BuildResult = 'succeeded' | 'failed' | 'errored' | 'aborted';
@@ -76,6 +85,12 @@ export interface ExecutorDeps {
   volumes: PluginClient<'volume'>;
   /** The resource-type plugin for a plan's `resourceType` (a plugin reference or a pipeline type). */
   resourceType(type: string): PluginClient<'resource-type'>;
+  /**
+   * The image of a plan's resource type when it is a Concourse resource-type image (a pipeline
+   * resource type of type registry-image or docker-image), which the `concourse` plugin runs
+   * through host.run; undefined for the types plugins implement.
+   */
+  resourceTypeImage?(type: string): ResourceTypeImage | undefined;
   /** Stores one event; events arrive in order, already redacted. */
   emit(event: BuildEvent): Promise<void>;
   /**

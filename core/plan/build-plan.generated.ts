@@ -271,6 +271,10 @@ export interface ResourceTypeRef {
     [k: string]: unknown;
   };
   version?: Version1;
+  /**
+   * Its containers run privileged (a Concourse resource-type image's `privileged: true`).
+   */
+  privileged?: boolean;
 }
 /**
  * This interface was referenced by `BuildPlan`'s JSON-Schema

@@ -114,6 +114,7 @@ class PlanCompiler {
       added.add(name);
       const ref: ResourceTypeRef = { name: type.name, type: type.type, source: type.source };
       if (Object.keys(type.params).length > 0) ref.params = type.params;
+      if (type.privileged) ref.privileged = true;
       const version = this.#options.resourceTypes?.[name];
       if (version) ref.version = version;
       refs.push(ref);

@@ -6,4 +6,4 @@ export {
   type PluginSummary,
   validateAgainst,
 } from './plugin-host.js';
-export type { CallInput, CallOptions } from './plugin-pool.js';
+export type { CallInput, CallOptions, HostServiceHandlers } from './plugin-pool.js';

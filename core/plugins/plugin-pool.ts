@@ -5,10 +5,13 @@ import {
   type CallOutcome,
   type CallTask,
   describeProblems,
+  type HostMethods,
+  hostSchemaValidator,
   methodNames,
   methodSchemaValidator,
   type PortMessage,
   type ResizeMessage,
+  serializeError,
 } from '@conveyor/plugin-api';
 import { Piscina } from 'piscina';
 import { ConveyorError } from '../errors/index.js';
@@ -29,6 +32,18 @@ export interface PoolLimits {
  */
 export type CallInput = Uint8Array | ResizeMessage;
 
+/**
+ * The host services a caller offers a plugin for one call (plugin-api/schemas/host.json), each
+ * given the call's signal. What a service may touch is the caller's to bind: e.g. the image of the
+ * resource type the call is for, the volumes its request named.
+ */
+export type HostServiceHandlers = {
+  readonly [M in keyof HostMethods]?: (
+    request: HostMethods[M]['request'],
+    signal: AbortSignal,
+  ) => Promise<HostMethods[M]['response']>;
+};
+
 export interface CallOptions {
   /** Cancels the call; a running call's worker is terminated. */
   signal?: AbortSignal | undefined;
@@ -40,6 +55,8 @@ export interface CallOptions {
   onData?: ((chunk: Uint8Array) => void) | undefined;
   /** Bytes to send the plugin (stdin, a tar to extract), and terminal sizes among them; then `end`. */
   input?: AsyncIterable<CallInput> | Iterable<CallInput> | undefined;
+  /** Services the plugin may ask of the host during this call (`context.host`). */
+  host?: HostServiceHandlers | undefined;
 }
 
 /** How often a call is sent again while it lands on a worker that is being replaced, and how far apart. */
@@ -153,8 +170,8 @@ export class PluginPool {
     try {
       for (let attempt = 1; ; attempt++) {
         const channel =
-          cooperative || options.onOutput || options.onData || options.input
-            ? this.#channel(options)
+          cooperative || options.onOutput || options.onData || options.input || options.host
+            ? this.#channel(options, controller.signal, method)
             : undefined;
         port = channel?.port;
         let landedOnRetiring = false;
@@ -209,7 +226,7 @@ export class PluginPool {
   }
 
   /** A call's MessageChannel: our end delivers output and bytes to the caller's callbacks. */
-  #channel(options: CallOptions): CallChannel {
+  #channel(options: CallOptions, signal: AbortSignal, method: string): CallChannel {
     const channel = new MessageChannel();
     // The worker closes its end when the call is over (or dies); messages sent before that are
     // delivered first, so waiting for 'close' means no output is lost.
@@ -217,9 +234,62 @@ export class PluginPool {
     channel.port1.on('message', (message: PortMessage) => {
       if (message.type === 'output') options.onOutput?.(message.stream, message.data);
       else if (message.type === 'data') options.onData?.(message.chunk);
+      else if (message.type === 'host-call') {
+        void this.#serveHostCall(
+          message.id,
+          message.method,
+          message.params,
+          options.host,
+          signal,
+          method,
+        ).then((reply) => {
+          // The call may be over (and its port closed) by the time a slow service answers.
+          try {
+            channel.port1.postMessage(reply);
+          } catch {}
+        });
+      }
     });
     if (options.input) void pump(options.input, channel.port1);
     return { port: channel.port1, remote: channel.port2, closed };
+  }
+
+  /** One host service request of a plugin: checked, served, its answer checked, as a reply. */
+  async #serveHostCall(
+    id: number,
+    service: string,
+    params: unknown,
+    handlers: HostServiceHandlers | undefined,
+    signal: AbortSignal,
+    method: string,
+  ): Promise<PortMessage> {
+    const where = `${this.id} ${method}: host.${service}`;
+    try {
+      const handler = (handlers as Record<string, HostServiceHandlers['run']> | undefined)?.[service];
+      if (!handler) {
+        throw new ConveyorError(
+          'CC_E_PLUGIN_HOST_SERVICE_UNAVAILABLE',
+          `${where} is not offered to this call (the host binds run to resource types defined by a Concourse image)`,
+        );
+      }
+      const validateRequest = hostSchemaValidator(service, 'request');
+      if (validateRequest && !validateRequest(params)) {
+        throw new ConveyorError(
+          'CC_E_PLUGIN_HOST_SERVICE_BAD_REQUEST',
+          `${where}: request ${describeProblems(validateRequest.problems())}`,
+        );
+      }
+      const value = await handler(params as HostMethods['run']['request'], signal);
+      const validateReply = hostSchemaValidator(service, 'response');
+      if (validateReply && !validateReply(value)) {
+        throw new Error(
+          `${where} answered with an invalid reply: ${describeProblems(validateReply.problems())}`,
+        );
+      }
+      return { type: 'host-reply', id, ok: true, value };
+    } catch (error) {
+      return { type: 'host-reply', id, ok: false, error: serializeError(error) };
+    }
   }
 
   #runOnce(

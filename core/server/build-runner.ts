@@ -1,5 +1,5 @@
 import type { BuildMetadata, VolumeRef } from '@conveyor/plugin-api';
-import type { JobModel, PipelineModel } from '../config/index.js';
+import { type JobModel, type PipelineModel, resourceTypePlugin } from '../config/index.js';
 import { createInterpolator } from '../creds/index.js';
 import {
   applyTrackedChanges,
@@ -38,6 +38,7 @@ import {
 } from '../plan/index.js';
 import type { PluginClient, PluginHost } from '../plugins/index.js';
 import { buildCaches } from './build-caches.js';
+import { concourseTypeImage } from './concourse-types.js';
 import { type ConfiguredPlugins, pipelineCredentialManagers } from './configured-plugins.js';
 import { oneOffTaskStep } from './services/one-off-plan.js';
 
@@ -352,7 +353,7 @@ function executorDeps(
     ...(build.job_name ? { job: build.job_name } : {}),
   };
   const resourceTypes = new Map<string, PluginClient<'resource-type'>>();
-  const pipelineTypes = new Map((prepared.plan.resourceTypes ?? []).map((t) => [t.name, t.type]));
+  const pipelineTypes = new Map((prepared.plan.resourceTypes ?? []).map((t) => [t.name, t]));
   const { runtimeName, volumeDriverName } = o.configured;
 
   /** Stores events in one transaction; what a put produced becomes a version and an output. */
@@ -388,13 +389,18 @@ function executorDeps(
     resourceType(type) {
       let client = resourceTypes.get(type);
       if (!client) {
-        // A pipeline resource type runs on the plugin it names (custom images come with the
-        // `concourse` resource type); anything else names a plugin.
-        client = o.plugins.client('resource-type', pipelineTypes.get(type) ?? type);
+        // A pipeline resource type runs on the plugin it names, or on the `concourse` plugin when
+        // it is a Concourse resource-type image; anything else names a plugin.
+        client = o.plugins.client('resource-type', resourceTypePlugin(type, pipelineTypes.get(type)));
         resourceTypes.set(type, client);
       }
       return client;
     },
+    resourceTypeImage: (type) =>
+      concourseTypeImage(
+        pipelineTypes.get(type),
+        (source) => interpolator.interpolate(source) as Promise<Record<string, unknown>>,
+      ),
     emit: (event) => emitBatch([event]),
     emitBatch,
     interpolate: (value, scope) =>

@@ -126,7 +126,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const checker = startChecker({
       pool: db.pool,
       owner,
-      checkResource: checkResourceWithPlugins(db.pool, plugins, configured),
+      checkResource: checkResourceWithPlugins(db.pool, plugins, configured, {
+        installation,
+        worker: 'local',
+      }),
       intervalMs: options.loopIntervalMs ?? kLoopIntervalMs,
       onError,
     });

@@ -1,6 +1,19 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { HostMethods } from './generated/methods.generated.js';
 import type { TerminalSize } from './generated/runtime.generated.js';
-import type { PortMessage } from './generated/worker.generated.js';
+import type { PortMessage, SerializedError } from './generated/worker.generated.js';
+import { PluginError } from './plugin-error.js';
+
+/**
+ * The host's services to a plugin during a call (plugin-api/schemas/host.json). Each rejects with
+ * a PluginError whose code says why: `HOST_SERVICE_UNAVAILABLE` when the host offers the call no
+ * such service, or the host's own code when the service failed.
+ */
+export type HostServices = {
+  readonly [M in keyof HostMethods]: (
+    request: HostMethods[M]['request'],
+  ) => Promise<HostMethods[M]['response']>;
+};
 
 /** What a plugin method gets besides its request: its configuration and the call's streams. */
 export interface CallContext<Config = Record<string, unknown>> {
@@ -30,6 +43,11 @@ export interface CallContext<Config = Record<string, unknown>> {
    * it aborts: the host cannot terminate the worker without failing the other calls in it.
    */
   readonly signal: AbortSignal;
+  /**
+   * What the host does for the plugin (run a process in a container of the host's runtime, for a
+   * resource type defined by a Concourse image). Only where the caller bound the call to them.
+   */
+  readonly host: HostServices;
 }
 
 // Calls without a port can never be cancelled cooperatively (the host terminates their worker).
@@ -47,6 +65,7 @@ export function createCallContext<Config>(
   let signal = neverAborted;
   let incoming: IncomingBytes | undefined;
   const resizes = new Resizes();
+  const hostCalls = new HostCalls(port, post);
   if (port) {
     const controller = new AbortController();
     signal = controller.signal;
@@ -60,6 +79,8 @@ export function createCallContext<Config>(
       else if (message.type === 'data') bytes.push(message.chunk);
       else if (message.type === 'end') bytes.end();
       else if (message.type === 'resize') resizes.push({ columns: message.columns, rows: message.rows });
+      else if (message.type === 'host-reply')
+        hostCalls.settle(message.id, message.ok, message.value, message.error);
     });
   }
   return {
@@ -77,7 +98,51 @@ export function createCallContext<Config>(
     end: () => post({ type: 'end' }),
     read: () => incoming?.read() ?? noBytes(),
     onResize: (listener) => resizes.listen(listener),
+    host: { run: (request) => hostCalls.call('run', request) },
   };
+}
+
+/** The plugin's end of host service calls: each a `host-call` answered by a `host-reply`. */
+class HostCalls {
+  readonly #port: MessagePort | undefined;
+  readonly #post: (message: PortMessage) => void;
+  readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  #next = 0;
+
+  constructor(port: MessagePort | undefined, post: (message: PortMessage) => void) {
+    this.#port = port;
+    this.#post = post;
+  }
+
+  call<M extends keyof HostMethods>(
+    method: M,
+    request: HostMethods[M]['request'],
+  ): Promise<HostMethods[M]['response']> {
+    if (!this.#port) {
+      return Promise.reject(
+        new PluginError(
+          'HOST_SERVICE_UNAVAILABLE',
+          `the host offers this call no services (host.${method} needs a call the host bound to them)`,
+        ),
+      );
+    }
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#post({ type: 'host-call', id, method, params: request });
+    });
+  }
+
+  settle(id: number, ok: boolean, value: unknown, error: SerializedError | undefined): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    if (ok) pending.resolve(value);
+    else
+      pending.reject(
+        new PluginError(error?.code ?? 'HOST_SERVICE_FAILED', error?.message ?? 'the host service failed'),
+      );
+  }
 }
 
 /** The terminal sizes a caller sends: given to the listeners, the latest kept for late ones. */

@@ -3,7 +3,7 @@
  * Schemas in ../schemas are the source of truth; the types below are generated from them.
  */
 
-export { type CallContext, createCallContext } from './call-context.js';
+export { type CallContext, createCallContext, type HostServices } from './call-context.js';
 export {
   type DefinePluginOptions,
   defineCredentialManager,
@@ -34,14 +34,16 @@ export type {
   WorkerLocation,
 } from './generated/common.generated.js';
 export type * as credentials from './generated/credentials.generated.js';
+export type * as host from './generated/host.generated.js';
 export type { PluginLimits, PluginManifest } from './generated/manifest.generated.js';
 export type {
   CredentialsMethods,
+  HostMethods,
   ResourceTypeMethods,
   RuntimeMethods,
   VolumeMethods,
 } from './generated/methods.generated.js';
-export { methodNames } from './generated/methods.generated.js';
+export { hostMethodNames, methodNames } from './generated/methods.generated.js';
 export type * as resourceType from './generated/resource-type.generated.js';
 export type * as runtime from './generated/runtime.generated.js';
 export type * as volume from './generated/volume.generated.js';
@@ -52,6 +54,8 @@ export type {
   CallTask,
   DataMessage,
   EndMessage,
+  HostCallMessage,
+  HostReplyMessage,
   OutputMessage,
   PortMessage,
   ResizeMessage,
@@ -64,6 +68,7 @@ export {
   createAjv,
   describeProblems,
   formatProblems,
+  hostSchemaValidator,
   manifestSchemaValidator,
   methodSchemaValidator,
   pointerToPath,

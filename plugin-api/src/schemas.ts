@@ -94,6 +94,26 @@ export function methodSchemaValidator(
   return validator;
 }
 
+/**
+ * The validator of a host service's request or response (host.json): the host checks what a
+ * plugin asks of it as it checks a plugin's replies.
+ */
+export function hostSchemaValidator(
+  method: string,
+  direction: 'request' | 'response',
+): Validator<unknown> | undefined {
+  const key = `host/${method}/${direction}`;
+  let validator = methodValidators.get(key);
+  if (!validator) {
+    const def = `${method[0]?.toUpperCase()}${method.slice(1)}${direction === 'request' ? 'Request' : 'Response'}`;
+    const validate = pluginApiAjv().getSchema(`${schemaBase}host.json#/$defs/${def}`);
+    if (!validate) return undefined;
+    validator = toValidator(validate);
+    methodValidators.set(key, validator);
+  }
+  return validator;
+}
+
 /** Turn Ajv's errors into problems with readable paths and messages that say what was expected. */
 export function formatProblems(errors: readonly ErrorObject[] | null | undefined): SchemaProblem[] {
   if (!errors) return [];

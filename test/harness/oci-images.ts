@@ -78,7 +78,10 @@ export interface OciLayoutOptions {
 export interface BusyboxImageOptions {
   name?: string;
   tag?: string;
-  /** Extra files in the image (path → content), e.g. to make a second, different image. */
+  /**
+   * Extra files in the image (path → content), e.g. to make a second, different image; one whose
+   * content starts with `#!` is executable.
+   */
   files?: Record<string, string>;
   /** The image config's Env, WorkingDir and User. */
   env?: string[];
@@ -274,7 +277,8 @@ async function makeRootfs(rootfs: string, files: Record<string, string>): Promis
   for (const [path, content] of Object.entries(files)) {
     const target = join(rootfs, path);
     await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, content);
+    // A script (`#!`) is executable, as a resource type's /opt/resource/* must be.
+    await writeFile(target, content, { mode: content.startsWith('#!') ? 0o755 : 0o644 });
   }
 }
 

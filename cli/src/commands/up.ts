@@ -22,6 +22,7 @@ const builtinPluginPackages = [
   '@conveyor/plugin-resource-mock',
   '@conveyor/plugin-resource-time',
   '@conveyor/plugin-resource-git',
+  '@conveyor/plugin-resource-concourse',
 ];
 
 export default class Up extends BaseCommand<typeof Up> {

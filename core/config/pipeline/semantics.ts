@@ -11,6 +11,11 @@ export type KnownResourceTypes = readonly string[] | ((type: string) => boolean)
 
 export interface SemanticOptions {
   knownResourceTypes?: KnownResourceTypes;
+  /**
+   * Types that name an image rather than a resource (registry-image, docker-image): allowed as a
+   * pipeline resource type's `type` and a task's `image_resource.type`, not as a resource's.
+   */
+  imageTypes?: readonly string[];
 }
 
 /** The named lists of a pipeline, with the word Concourse uses for each. */
@@ -58,7 +63,7 @@ export function checkSemantics(
       );
   }
 
-  checkResourceTypes(doc, findings, options.knownResourceTypes);
+  checkResourceTypes(doc, findings, options.knownResourceTypes, options.imageTypes ?? []);
   const edges: PassedEdge[] = [];
   for (const [j, job] of jobs)
     checkJob(job, ['jobs', j], { resourceNames, jobNames, jobs, touches, edges, findings, options, doc });
@@ -105,13 +110,15 @@ function checkResourceTypes(
   doc: Record<string, unknown>,
   findings: Findings,
   known: KnownResourceTypes | undefined,
+  imageTypes: readonly string[],
 ): void {
   if (known === undefined) return;
   const custom = namesOf(doc.resource_types);
   const candidates = [...custom, ...(typeof known === 'function' ? [] : known)];
-  const check = (type: string | undefined, segments: YamlPath, self?: string) => {
+  const check = (type: string | undefined, segments: YamlPath, self?: string, image = false) => {
     if (type === undefined) return;
     if ((custom.includes(type) && type !== self) || isKnownType(type, known)) return;
+    if (image && imageTypes.includes(type)) return;
     const suggestion = closestKey(type, candidates);
     findings.error(
       segments,
@@ -122,17 +129,17 @@ function checkResourceTypes(
   for (const [i, resource] of recordsOf(doc.resources))
     check(stringField(resource, 'type'), ['resources', i, 'type']);
   for (const [i, type] of recordsOf(doc.resource_types))
-    check(stringField(type, 'type'), ['resource_types', i, 'type'], stringField(type, 'name'));
+    check(stringField(type, 'type'), ['resource_types', i, 'type'], stringField(type, 'name'), true);
   for (const [j, job] of recordsOf(doc.jobs)) {
     visitJob(job, ['jobs', j], {
       enter({ type, step, segments }) {
         if (type !== 'task' || !isRecord(step.config) || !isRecord(step.config.image_resource)) return;
-        check(stringField(step.config.image_resource, 'type'), [
-          ...segments,
-          'config',
-          'image_resource',
-          'type',
-        ]);
+        check(
+          stringField(step.config.image_resource, 'type'),
+          [...segments, 'config', 'image_resource', 'type'],
+          undefined,
+          true,
+        );
       },
     });
   }

@@ -30,6 +30,11 @@ export interface ValidatePipelineOptions {
    * of the pipeline's resource_types is an error. Without it, types are not checked.
    */
   knownResourceTypes?: KnownResourceTypes;
+  /**
+   * Types that name an image (registry-image, docker-image): accepted as a pipeline resource
+   * type's `type` and a task's `image_resource.type` even with no plugin of that name.
+   */
+  imageTypes?: readonly string[];
 }
 
 export interface ValidatedPipeline {
@@ -96,7 +101,9 @@ export function validatePipeline(text: string, options: ValidatePipelineOptions)
   checkSemantics(
     doc,
     findings,
-    options.knownResourceTypes === undefined ? {} : { knownResourceTypes: options.knownResourceTypes },
+    options.knownResourceTypes === undefined
+      ? {}
+      : { knownResourceTypes: options.knownResourceTypes, imageTypes: options.imageTypes ?? [] },
   );
   if (options.resourceTypeSchemas) checkResourceSchemas(doc, options.resourceTypeSchemas, findings);
 

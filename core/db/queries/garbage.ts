@@ -14,9 +14,17 @@ const KEPT = `
      WHERE b.id = c.build_id AND newer.status IN ('succeeded', 'failed', 'errored', 'aborted')))`;
 
 /**
- * Containers and volumes no build needs any more: those of finished builds, and those whose build
- * was deleted (build_id went NULL but the row still carries the build label `$2`), unless kept.
- * Rows without a build and without that label (caches) are their owner's to release.
+ * A row of no build labelled EXPIRES_LABEL with a time that has passed is garbage: what a process
+ * made for a while outside any build (a check's container) and would have released itself, had it
+ * not crashed first.
+ */
+export const EXPIRES_LABEL = 'conveyor.dev/expires';
+
+/**
+ * Containers and volumes no build needs any more: those of finished builds, those whose build
+ * was deleted (build_id went NULL but the row still carries the build label `$2`), unless kept,
+ * and those of no build that expired. Other rows without a build (caches) are their owner's to
+ * release.
  */
 function markSql(table: 'containers' | 'volumes'): string {
   return `
@@ -26,6 +34,7 @@ function markSql(table: 'containers' | 'volumes'): string {
         EXISTS (SELECT 1 FROM builds b
                 WHERE b.id = c.build_id AND b.status IN ('succeeded', 'failed', 'errored', 'aborted'))
         OR (c.build_id IS NULL AND c.labels ? $2)
+        OR (c.build_id IS NULL AND (c.labels ->> '${EXPIRES_LABEL}')::timestamptz < now())
       )
       AND NOT ${KEPT}`;
 }

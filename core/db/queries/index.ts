@@ -72,6 +72,7 @@ export {
 } from './containers.js';
 export { expireBuildLeases, listBuildLeaseOwners } from './expire-leases.js';
 export {
+  EXPIRES_LABEL,
   KEEP_UNTIL_LABEL,
   knownContainerHandles,
   knownVolumeHandles,

@@ -6,6 +6,9 @@ import {
   teamNotFound,
 } from '../../api/index.js';
 import {
+  IMAGE_RESOURCE_TYPES,
+  imageSourceSchema,
+  isImageResourceType,
   type ResourceTypeSchemas,
   type ValidatePipelineOptions,
   validatePipeline,
@@ -125,15 +128,23 @@ function validationOptions(
     file: kConfigFile,
     ...(vars === undefined ? {} : { vars }),
     knownResourceTypes: [...new Set(installed)],
-    resourceTypeSchemas: (type) => resourceTypeSchemas(deps, type),
+    // The runtime pulls these images itself (core/config/resource-type-images.ts); a custom
+    // resource type's image needs the `concourse` plugin to run it, which the type check asks for.
+    imageTypes: IMAGE_RESOURCE_TYPES.filter((type) => !installed.includes(type)),
+    resourceTypeSchemas: (type) => resourceTypeSchemas(deps, type, installed),
   };
 }
 
 /** The schemas of the plugin a type names (`git`, `git@^2`); none when no installed one fits. */
-function resourceTypeSchemas(deps: ApiServicesDeps, type: string): ResourceTypeSchemas | undefined {
+function resourceTypeSchemas(
+  deps: ApiServicesDeps,
+  type: string,
+  installed: readonly string[],
+): ResourceTypeSchemas | undefined {
   const at = type.indexOf('@', 1);
   const name = at > 0 ? type.slice(0, at) : type;
   const range = at > 0 ? type.slice(at + 1) : undefined;
+  if (isImageResourceType(name) && !installed.includes(name)) return { source: imageSourceSchema };
   let schemas: ResourceTypeSchemas | undefined;
   try {
     schemas = deps.plugins.resolve(name, range, 'resource-type').manifest.resourceType;

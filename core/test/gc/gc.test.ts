@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createOneOffBuild,
+  EXPIRES_LABEL,
   finishBuild,
   listContainerRecords,
   listVolumeRecords,
@@ -198,5 +199,20 @@ describe('collectGarbage', () => {
     const next = await collectGarbage(gc);
     expect(next.volumes).toEqual(['v-broken']);
     expect(await listVolumeRecords(pool, { buildId: build.id })).toEqual([]);
+  });
+
+  it('reaps a container of no build once its expiry has passed (a check the server died during)', async () => {
+    const past = new Date(Date.now() - 60_000).toISOString();
+    const future = new Date(Date.now() + 60 * 60_000).toISOString();
+    await container('c-check-expired', null, { labels: { ...conveyorLabels(null), [EXPIRES_LABEL]: past } });
+    await container('c-check-running', null, {
+      labels: { ...conveyorLabels(null), [EXPIRES_LABEL]: future },
+    });
+
+    const report = await collectGarbage(gc);
+    expect(report.containers).toContain('c-check-expired');
+    expect(report.containers).not.toContain('c-check-running');
+    expect(await containersLeft()).toContain('c-check-running');
+    expect(await containersLeft()).not.toContain('c-check-expired');
   });
 });

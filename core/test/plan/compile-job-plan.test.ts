@@ -203,6 +203,7 @@ describe('compileJobPlan: resource types and the other steps', () => {
         source: { repository: 'teliaoss/github-pr-resource' },
         params: { skip_download: false },
         version: { digest: 'sha256:abc' },
+        privileged: true,
       },
       {
         name: 'slack-notification',

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { isConveyorError } from '@conveyor/core';
 import { PluginHost } from '@conveyor/core/plugins';
+import { PLUGIN_API_VERSION } from '@conveyor/plugin-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/plugins/', import.meta.url));
@@ -40,7 +41,9 @@ describe('plugin host', () => {
 
   it('refuses a plugin whose apiVersion range excludes the host, naming both versions', () => {
     const refused = host.refused().find((e) => e.code === 'CC_E_PLUGIN_API_INCOMPATIBLE');
-    expect(refused?.message).toContain('incompatible@3.1.0 needs plugin API ^2.0, this host has 1.1.0');
+    expect(refused?.message).toContain(
+      `incompatible@3.1.0 needs plugin API ^2.0, this host has ${PLUGIN_API_VERSION}`,
+    );
   });
 
   it('refuses an invalid manifest, naming the file and each field', () => {

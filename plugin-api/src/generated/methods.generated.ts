@@ -6,6 +6,7 @@ import type * as runtime from './runtime.generated.js';
 import type * as volume from './volume.generated.js';
 import type * as credentials from './credentials.generated.js';
 import type * as resourceType from './resource-type.generated.js';
+import type * as host from './host.generated.js';
 
 /** The methods of a runtime plugin: what each takes and what it answers. */
 export interface RuntimeMethods {
@@ -48,3 +49,11 @@ export const methodNames = {
   'credentials': ['info', 'lookup'],
   'resource-type': ['check', 'get', 'put'],
 } as const;
+
+/** The services the host offers a plugin during a call: what each takes and answers. */
+export interface HostMethods {
+  run: { request: host.RunRequest; response: host.RunResponse };
+}
+
+/** The host's service methods, for run-time checks. */
+export const hostMethodNames = ['run'] as const;

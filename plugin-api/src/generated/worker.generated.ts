@@ -8,7 +8,14 @@
  * This interface was referenced by `Worker`'s JSON-Schema
  * via the `definition` "PortMessage".
  */
-export type PortMessage = OutputMessage | DataMessage | EndMessage | ResizeMessage | CancelMessage;
+export type PortMessage =
+  | OutputMessage
+  | DataMessage
+  | EndMessage
+  | ResizeMessage
+  | CancelMessage
+  | HostCallMessage
+  | HostReplyMessage;
 /**
  * What the worker answers. Errors travel as data so their code survives the thread boundary.
  *
@@ -58,6 +65,31 @@ export interface ResizeMessage {
 export interface CancelMessage {
   type: 'cancel';
   reason: 'timeout' | 'caller';
+}
+/**
+ * Plugin to host: a request for one of the host's services (host.json), answered by a `host-reply` with the same id. The host checks the request and what it may touch: e.g. only the volumes the call's own request named.
+ */
+export interface HostCallMessage {
+  type: 'host-call';
+  id: number;
+  method: string;
+  /**
+   * The service method's request (host.json).
+   */
+  params: unknown;
+}
+/**
+ * Host to plugin: the answer to the `host-call` with this id: its value, or the error that failed it.
+ */
+export interface HostReplyMessage {
+  type: 'host-reply';
+  id: number;
+  ok: boolean;
+  /**
+   * The service method's response (host.json), when ok.
+   */
+  value?: unknown;
+  error?: SerializedError;
 }
 /**
  * An error thrown inside a plugin, as it crosses the thread boundary.

@@ -7,5 +7,5 @@
  */
 export { ConformanceError, type ConformanceErrorCode, PluginCallError } from './errors.js';
 export { type CallOptions, type CallResult, loadPluginForTest, type PluginUnderTest } from './load-plugin.js';
-export type { OutputChunk, OutputStream } from './streamed-call.js';
+export type { OutputChunk, OutputStream, TestHostServices } from './streamed-call.js';
 export { chunked, type ReadTarEntry, readTar, type TarEntry, tarOf } from './tar.js';

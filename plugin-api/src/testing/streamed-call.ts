@@ -1,7 +1,9 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { PluginDefinition } from '../define-plugin.js';
+import type { HostMethods } from '../generated/methods.generated.js';
 import type { CallOutcome, PortMessage, ResizeMessage } from '../generated/worker.generated.js';
-import { runPluginCall } from '../run-call.js';
+import { PluginError } from '../plugin-error.js';
+import { runPluginCall, serializeError } from '../run-call.js';
 
 export type OutputStream = 'stdout' | 'stderr' | 'log';
 
@@ -29,7 +31,20 @@ export interface StreamOptions {
    * the host calls without streaming, and its output and bytes go nowhere.
    */
   streaming?: boolean | undefined;
+  /**
+   * The host services the call is offered (`context.host`), as a host would bind them, e.g. a
+   * `run` that runs the process in a container the test controls. Absent: the plugin's requests
+   * fail with HOST_SERVICE_UNAVAILABLE, as with a host that offers none.
+   */
+  host?: TestHostServices | undefined;
 }
+
+/** Host services for a call under test: method → what it answers. */
+export type TestHostServices = {
+  readonly [M in keyof HostMethods]?: (
+    request: HostMethods[M]['request'],
+  ) => Promise<HostMethods[M]['response']>;
+};
 
 export interface StreamedOutcome {
   outcome: CallOutcome;
@@ -81,6 +96,31 @@ export async function runStreamedCall(
         options.onData?.(message.chunk);
       } else if (message.type === 'end') {
         ended = true;
+      } else if (message.type === 'host-call') {
+        const reply = (ok: boolean, value: unknown, error?: unknown) => {
+          if (isClosed) return;
+          ours.postMessage({
+            type: 'host-reply',
+            id: message.id,
+            ok,
+            ...(ok ? { value } : { error: serializeError(error) }),
+          } satisfies PortMessage);
+        };
+        const handler = (options.host as Record<string, (r: unknown) => Promise<unknown>> | undefined)?.[
+          message.method
+        ];
+        if (!handler) {
+          reply(
+            false,
+            undefined,
+            new PluginError('HOST_SERVICE_UNAVAILABLE', `host.${message.method} is not offered`),
+          );
+        } else {
+          handler(message.params).then(
+            (value) => reply(true, value),
+            (error: unknown) => reply(false, undefined, error),
+          );
+        }
       }
     } catch (error) {
       callbackError ??= { error };
