@@ -373,6 +373,25 @@ function executorDeps(
     }
   }
 
+  const resourceType = (type: string): PluginClient<'resource-type'> => {
+    let client = resourceTypes.get(type);
+    if (!client) {
+      // A pipeline resource type runs on the plugin it names, or on the `concourse` plugin when
+      // it is a Concourse resource-type image; anything else names a plugin.
+      client = o.plugins.client('resource-type', resourceTypePlugin(type, pipelineTypes.get(type)));
+      resourceTypes.set(type, client);
+    }
+    return client;
+  };
+  // The plugin versions a build uses are those installed when it starts: a version installed while
+  // it runs is for the builds after it. (A type that does not resolve fails its step, as before.)
+  walk(prepared.plan.root, (step) => {
+    if (step.type !== 'get' && step.type !== 'put') return;
+    try {
+      resourceType(step.resourceType);
+    } catch {}
+  });
+
   return {
     build: metadata,
     runtime: o.configured.runtime,
@@ -386,16 +405,7 @@ function executorDeps(
       installation: o.installation,
       build: { id: build.id, jobId: build.job_id },
     }),
-    resourceType(type) {
-      let client = resourceTypes.get(type);
-      if (!client) {
-        // A pipeline resource type runs on the plugin it names, or on the `concourse` plugin when
-        // it is a Concourse resource-type image; anything else names a plugin.
-        client = o.plugins.client('resource-type', resourceTypePlugin(type, pipelineTypes.get(type)));
-        resourceTypes.set(type, client);
-      }
-      return client;
-    },
+    resourceType,
     resourceTypeImage: (type) =>
       concourseTypeImage(
         pipelineTypes.get(type),

@@ -75,4 +75,102 @@ describe('the plugin store, watched', () => {
     await rm(join(store, 'echo'), { recursive: true, force: true });
     expect(await eventually(async () => !(await listed()).some((p) => p.startsWith('echo@')))).toBe(true);
   });
+
+  /** A resource type whose put says which version of it ran. */
+  async function installVersioned(version: string): Promise<void> {
+    const dir = join(store, 'versioned', version);
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'conveyor-plugin.json'),
+      JSON.stringify({
+        name: 'versioned',
+        version,
+        kind: 'resource-type',
+        apiVersion: '^1.0',
+        main: 'index.js',
+        description: 'Test resource type: its put logs its own version.',
+      }),
+    );
+    await writeFile(
+      join(dir, 'index.js'),
+      `import { defineResourceType } from '@conveyor/plugin-api';
+export default defineResourceType({
+  check: () => ({ versions: [] }),
+  get: ({ version }) => ({ version }),
+  put: (_request, context) => {
+    context.log('put by versioned@${version}');
+    return { version: { v: '${version}' } };
+  },
+});
+`,
+    );
+  }
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${server.adminToken ?? ''}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  };
+  const eventTypes = async (buildId: number) =>
+    (
+      await database.pool.query<{ type: string }>(
+        'SELECT type FROM build_events WHERE build_id = $1 ORDER BY event_id',
+        [buildId],
+      )
+    ).rows.map((row) => row.type);
+  const logOf = async (buildId: number) =>
+    (
+      await database.pool.query<{ payload: { payload: string } }>(
+        `SELECT payload FROM build_events WHERE build_id = $1 AND type = 'log' ORDER BY event_id`,
+        [buildId],
+      )
+    ).rows
+      .map((row) => row.payload.payload)
+      .join('');
+  const statusOf = async (buildId: number) =>
+    (await database.pool.query<{ status: string }>('SELECT status FROM builds WHERE id = $1', [buildId]))
+      .rows[0]?.status;
+
+  it('lets a running build keep the resource type version it started with; the next build takes the new one', async () => {
+    await installVersioned('1.0.0');
+    expect(await eventually(async () => (await listed()).includes('versioned@1.0.0:installed'))).toBe(true);
+    const gate = join(home, 'gate');
+    await api('PUT', '/teams/main/pipelines/versions/config', {
+      config: `resources:
+  - name: r
+    type: versioned
+    source: {}
+jobs:
+  - name: j
+    plan:
+      - task: wait
+        config:
+          platform: linux
+          run: { path: sh, args: [-c, 'while [ ! -e ${gate} ]; do sleep 0.05; done'] }
+      - put: r
+`,
+    });
+    await api('PUT', '/teams/main/pipelines/versions/unpause');
+    const first = (await api('POST', '/teams/main/pipelines/versions/jobs/j/builds')).id as number;
+    expect(await eventually(async () => (await eventTypes(first)).includes('start-task'))).toBe(true);
+
+    // Installed while the build runs, before it reaches its put.
+    await installVersioned('1.1.0');
+    expect(await eventually(async () => (await listed()).includes('versioned@1.1.0:installed'))).toBe(true);
+    await writeFile(gate, '');
+    expect(await eventually(async () => (await statusOf(first)) === 'succeeded')).toBe(true);
+    expect(await logOf(first)).toContain('put by versioned@1.0.0');
+
+    const second = (await api('POST', '/teams/main/pipelines/versions/jobs/j/builds')).id as number;
+    expect(await eventually(async () => (await statusOf(second)) === 'succeeded')).toBe(true);
+    expect(await logOf(second)).toContain('put by versioned@1.1.0');
+  });
 });
