@@ -4,6 +4,7 @@
 // claim-and-complete loop over the same number of rows on the same Postgres, with as many
 // concurrent claimers as the build runner runs builds (BENCH_CONCURRENCY, default 16: the default
 // `builds.concurrency`).
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { benchServer } from './server-harness.mjs';
 
@@ -49,6 +50,45 @@ async function rawClaimLoop(databaseUrl) {
   return TOTAL / seconds;
 }
 
+/**
+ * The ceiling for anything that runs one process per build on this machine: starting `true` and
+ * waiting for it, its stdout and stderr on pipes as a runtime reads them, CONCURRENCY at a time —
+ * no database, no events, nothing else. From a small Node process of its own, as the local
+ * runtime's launcher starts step processes (forking a large process costs more).
+ */
+async function rawSpawnLoop() {
+  const count = Math.min(TOTAL, 3000);
+  const loop = `
+    const { spawn } = require('node:child_process');
+    let next = 0;
+    const start = performance.now();
+    const worker = async () => {
+      while (next++ < ${count}) {
+        await new Promise((resolve, reject) => {
+          const child = spawn('true', [], { stdio: ['ignore', 'pipe', 'pipe'] });
+          child.on('error', reject);
+          child.on('close', resolve);
+        });
+      }
+    };
+    Promise.all(Array.from({ length: ${CONCURRENCY} }, worker)).then(() =>
+      console.log(${count} / ((performance.now() - start) / 1000)));`;
+  const output = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--max-old-space-size=64', '-e', loop], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (chunk) => {
+      text += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`spawn loop exited ${code}`)),
+    );
+  });
+  return Number(output.trim());
+}
+
 async function conveyorBuilds(api, databaseUrl) {
   for (let p = 0; p < PIPELINES; p++) {
     await api('PUT', `/teams/main/pipelines/p${p}/config`, {
@@ -91,7 +131,9 @@ export default async function run() {
     env: { CONVEYOR_BUILDS_CONCURRENCY: String(CONCURRENCY) },
   });
   const raw = await rawClaimLoop(server.databaseUrl);
+  const spawned = await rawSpawnLoop();
   const ours = await conveyorBuilds(api, server.databaseUrl);
+  const floor = 1 / (1 / raw + 1 / spawned);
   await close();
   return {
     title: `Build throughput: ${TOTAL} trivial one-step builds across ${PIPELINES} pipelines`,
@@ -101,6 +143,18 @@ export default async function run() {
         `raw FOR UPDATE SKIP LOCKED claim-and-complete loop (${CONCURRENCY} claimers)`,
         raw.toFixed(0),
         '1.00×',
+      ],
+      [
+        `ceiling: raw spawn of \`true\` from Node, nothing else (${CONCURRENCY} at a time)`,
+        spawned.toFixed(0),
+        `${(spawned / raw).toFixed(3)}×`,
+      ],
+      [
+        // Both on the same 2 cores: a build that did nothing but one claim-and-complete and start
+        // one process costs the CPU of both, so its rate is their harmonic combination.
+        'ceiling: one claim-and-complete + one process start per build, nothing else',
+        floor.toFixed(0),
+        `${(floor / raw).toFixed(3)}×`,
       ],
       [
         `Conveyor builds (trigger → claim → task \`true\` → finished; builds.concurrency ${CONCURRENCY})`,
