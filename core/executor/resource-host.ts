@@ -120,7 +120,8 @@ async function runInResourceImage(
     }
     return { exitStatus: result.exitStatus, stdout: Buffer.concat(stdout).toString('utf8'), stderrTail };
   } finally {
-    await options.containers.release?.(handle);
+    // A container that cannot be destroyed now stays recorded for gc; the answer stands.
+    await options.containers.release?.(handle).catch(() => undefined);
   }
 }
 
