@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PluginHost } from '@conveyor/core/plugins';
+import { PLUGIN_API_VERSION } from '@conveyor/plugin-api';
 import { type RunningRegistry, startRegistryMirror } from '@conveyor/registry-mirror';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -461,8 +462,7 @@ describe('cc plugin install and remove', () => {
     expect(refused.code).toBe(1);
     expect(errorOf(refused)).toEqual({
       code: 'CC_E_CLI_PLUGIN_NO_MATCHING_VERSION',
-      message:
-        'incompatible@3.1.0 needs plugin API ^2.0, this host has 1.1.0; install incompatible@^2.7 instead',
+      message: `incompatible@3.1.0 needs plugin API ^2.0, this host has ${PLUGIN_API_VERSION}; install incompatible@^2.7 instead`,
       exit: 1,
       details: expect.anything(),
     });

@@ -88,6 +88,7 @@ describe('cc up', () => {
       .sort();
     expect(listed).toEqual([
       'credentials/env',
+      'resource-type/concourse',
       'resource-type/git',
       'resource-type/mock',
       'resource-type/time',
@@ -144,7 +145,7 @@ describe('cc up after a crash', () => {
     expect(second.output()).not.toContain('admin token');
     const list = await cc(['plugin', 'list', '--json', '--token', token ?? ''], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout)).toHaveLength(9);
+    expect(JSON.parse(list.stdout)).toHaveLength(10);
     second.child.kill('SIGTERM');
     expect(await second.exited, second.output()).toBe(0);
   }, 180_000);

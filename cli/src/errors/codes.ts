@@ -160,6 +160,18 @@ export const cliErrors = defineCliErrors({
     exit: exitCodes.failed,
     docs: 'The plugin lock file (conveyor-plugins.lock) cannot be read or is not in the expected form. Fix it, or delete it and install the plugins again by name.',
   },
+  CC_E_CLI_PLUGIN_UNKNOWN_NAME: {
+    exit: exitCodes.failed,
+    docs: 'No plugin of that name in the namespace: its plugin index (`<namespace>/index:latest`) does not list the name and `<namespace>/<name>` holds no versions (or, for `cc plugin index remove`, the index does not list it). The message names the close names the index has; `cc plugin search` lists them all, `cc plugin index add NAME REPOSITORY` adds one, and --repository names a repository directly.',
+  },
+  CC_E_CLI_PLUGIN_INDEX_CONFLICT: {
+    exit: exitCodes.failed,
+    docs: 'Other writers kept changing the plugin index while `cc` tried to update it, so it gave up rather than overwrite their entries; nothing of theirs was lost. Run the command again.',
+  },
+  CC_E_CLI_PLUGIN_INDEX_INVALID: {
+    exit: exitCodes.failed,
+    docs: 'The tag `<namespace>/index:latest` holds something that is not a Conveyor plugin index (another artifact type, or a layer that is not the index JSON). The message says what is wrong; push a valid index over it (`cc plugin index add` needs a readable one, so delete the tag first), or use --repository meanwhile.',
+  },
 });
 
 export type CliErrorCode = keyof typeof cliErrors;

@@ -4,8 +4,9 @@
  */
 import { Flags } from '@oclif/core';
 import { CliError } from '../errors/index.js';
-import { OciClient, type RegistryReader, type RegistryWriter } from './oci-client.js';
+import { type BlobProgressEvent, OciClient, type RegistryReader, type RegistryWriter } from './oci-client.js';
 import { OCI_LAYOUT_SCHEME, OciLayoutDir } from './oci-layout-dir.js';
+import { DownloadProgress } from './progress.js';
 import { repositoryFor } from './publish.js';
 
 export const registryFlags = {
@@ -64,21 +65,19 @@ export function parseRegistry(value: string | undefined): RegistryRef {
 export function registryClient(
   ref: RegistryRef,
   token: string | undefined,
-  progress?: (line: string) => void,
+  onProgress?: (event: BlobProgressEvent) => void,
 ): OciClient {
-  let last = '';
-  return new OciClient({
-    url: ref.url,
-    token,
-    onProgress:
-      progress === undefined
-        ? undefined
-        : ({ digest, received, total }) => {
-            // One line per blob when it is complete: stderr may be a log file, not a terminal.
-            if (received !== total || digest === last) return;
-            last = digest;
-            progress(`  ${digest.slice(0, 19)}… ${total} bytes`);
-          },
+  return new OciClient({ url: ref.url, token, onProgress });
+}
+
+/**
+ * The progress output of a command that downloads: bars when stderr is a terminal and the output
+ * is not --json, plain lines otherwise. Never stdout: that is the command's output.
+ */
+export function downloadProgress(json: boolean): DownloadProgress {
+  return new DownloadProgress({
+    stream: process.stderr,
+    live: process.stderr.isTTY === true && !json && process.env.TERM !== 'dumb',
   });
 }
 
@@ -107,7 +106,7 @@ export async function resolveStore(flags: {
 export function openRegistry(
   value: string | undefined,
   token: string | undefined,
-  progress?: (line: string) => void,
+  onProgress?: (event: BlobProgressEvent) => void,
 ): { registry: RegistryReader & RegistryWriter; ref: RegistryRef } {
   if (value?.startsWith(OCI_LAYOUT_SCHEME)) {
     const dir = value.slice(OCI_LAYOUT_SCHEME.length);
@@ -116,5 +115,5 @@ export function openRegistry(
     return { registry, ref: { url: registry.url, namespace: kDefaultNamespace } };
   }
   const ref = parseRegistry(value);
-  return { registry: registryClient(ref, token, progress), ref };
+  return { registry: registryClient(ref, token, onProgress), ref };
 }

@@ -1,6 +1,7 @@
 /**
  * Plugin distribution: plugin packages as OCI artifacts (docs/plugins.md), the registry client,
- * signatures, and the install engine behind `cc plugin pack|publish|keygen|install|remove`.
+ * signatures, the plugin index, download progress, and the engines behind the `cc plugin`
+ * distribution commands.
  */
 export { isSha256Digest, sha256Digest } from './digest.js';
 export {
@@ -9,6 +10,7 @@ export {
   type InstallTarget,
   installFromLock,
   installPlugin,
+  type LockSource,
   type RemoveResult,
   removePlugin,
 } from './install.js';
@@ -22,17 +24,55 @@ export {
   type OciManifest,
   type PluginArtifactConfig,
 } from './media-types.js';
-export { type MirrorItem, type MirrorResult, mirrorPlugin, versionsInRange } from './mirror.js';
 export {
+  type MirrorItem,
+  type MirrorResult,
+  mirrorPlugin,
+  recordMirrored,
+  versionsInRange,
+} from './mirror.js';
+export {
+  type BlobProgressEvent,
   type FetchedManifest,
+  isNotFound,
   OciClient,
   type OciClientOptions,
+  type PushCondition,
   type RegistryReader,
   type RegistryWriter,
 } from './oci-client.js';
 export { ociLayoutTar } from './oci-layout.js';
 export { OCI_LAYOUT_SCHEME, OciLayoutDir } from './oci-layout-dir.js';
 export { type Blob, type PackedPlugin, packPlugin, readPackageManifest, tarFiles, toBlob } from './pack.js';
+export {
+  checkIndexEntry,
+  closeNames,
+  editDistance,
+  encodeIndex,
+  type FetchedIndex,
+  INDEX_REPOSITORY,
+  INDEX_TAG,
+  type IndexUpdate,
+  type IndexUpdateOptions,
+  indexRepositoryOf,
+  type PluginIndex,
+  type PluginIndexEntry,
+  parseIndex,
+  type Resolution,
+  readPluginIndex,
+  resolvePluginRepository,
+  unknownName,
+  updatePluginIndex,
+} from './plugin-index.js';
+export {
+  type BarState,
+  DownloadProgress,
+  type DownloadProgressOptions,
+  formatBytes,
+  type ProgressStream,
+  renderBlobDone,
+  renderProgressBar,
+} from './progress.js';
 export { type PublishResult, publishPlugin, repositoryFor } from './publish.js';
 export { type ArchiveEntry, readPackageArchive, writeEntries } from './safe-unpack.js';
 export {

@@ -1,12 +1,14 @@
 /**
  * `cc plugin info` and `cc plugin search`: what a registry offers, read the way `cc plugin
- * install` reads it (the artifact's config, its signatures), without installing anything.
+ * install` reads it (the artifact's config, its signatures; names through the plugin index),
+ * without installing anything.
  */
 import semver from 'semver';
 import { CliError } from '../errors/index.js';
 import { readConfig } from './install.js';
-import { ANNOTATIONS, MEDIA_TYPES } from './media-types.js';
-import type { OciClient } from './oci-client.js';
+import { ANNOTATIONS, MEDIA_TYPES, type PluginArtifactConfig } from './media-types.js';
+import type { RegistryReader } from './oci-client.js';
+import { type FetchedIndex, type Resolution, readPluginIndex } from './plugin-index.js';
 import { verifySignature } from './signing.js';
 import type { TrustStore } from './trust.js';
 
@@ -32,6 +34,8 @@ export interface PluginInfo {
   name: string;
   registry: string;
   repository: string;
+  /** How NAME became the repository: `--repository`, the namespace's index, or `<namespace>/<name>`. */
+  via: Resolution['via'];
   hostApiVersion: string;
   description: string | null;
   /** Newest first. */
@@ -40,8 +44,8 @@ export interface PluginInfo {
 
 /** Every plugin version in `repository`, newest first, with its signature checked against `trust`. */
 export async function pluginInfo(
-  client: OciClient,
-  repository: string,
+  client: RegistryReader,
+  { repository, via }: Pick<Resolution, 'repository' | 'via'>,
   name: string,
   hostApiVersion: string,
   trust: TrustStore,
@@ -74,15 +78,17 @@ export async function pluginInfo(
   if (versions.length === 0) {
     throw new CliError(
       'CC_E_CLI_PLUGIN_NO_MATCHING_VERSION',
-      `${client.url}/${repository} has no versions of ${name}; check the plugin name and --registry (or --repository)`,
-      { details: { plugin: name, versions: [] } },
+      via === 'index'
+        ? `${client.url}/${repository} has no versions of ${name}, though the plugin index names it for ${name}; fix the entry with \`cc plugin index add ${name} REPOSITORY\``
+        : `${client.url}/${repository} has no versions of ${name}; check the plugin name and --registry (or --repository)`,
+      { details: { plugin: name, versions: [], repository } },
     );
   }
-  return { name, registry: client.url, repository, hostApiVersion, description, versions };
+  return { name, registry: client.url, repository, via, hostApiVersion, description, versions };
 }
 
 async function signatureStatus(
-  client: OciClient,
+  client: RegistryReader,
   repository: string,
   digest: string,
   trust: TrustStore,
@@ -109,48 +115,125 @@ async function signatureStatus(
 export interface SearchHit {
   name: string;
   repository: string;
-  /** The highest version, whatever its plugin API. */
-  latest: string;
-  kind: string;
-  apiVersion: string;
+  /** The highest version, whatever its plugin API; null for an index entry whose repository has none. */
+  latest: string | null;
+  kind: string | null;
+  apiVersion: string | null;
   /** The latest version's plugin API range includes this host's. */
   compatible: boolean;
+  /** The index entry's description, else the latest version's. */
   description: string | null;
+  /** Listed by the namespace's plugin index (else found in the catalog). */
+  indexed: boolean;
+}
+
+export interface SearchResult {
+  /** `index`: the namespace's plugin index was listed; `catalog`: there is none, the catalog was. */
+  source: 'index' | 'catalog';
+  hits: SearchHit[];
 }
 
 /**
- * The plugins in the registry's catalog under `namespace`, whose name or description contains
- * `term` (any case), each with its latest version; repositories that hold no plugin are left out.
+ * The plugins of `namespace` whose name or description contains `term` (any case), each with its
+ * latest version: the entries of the namespace's plugin index when it has one, else the
+ * repositories under the namespace in the registry's catalog that hold a plugin.
  */
 export async function searchPlugins(
-  client: OciClient,
+  client: RegistryReader,
   namespace: string,
   term: string | undefined,
   hostApiVersion: string,
-): Promise<SearchHit[]> {
-  const prefix = `${namespace}/`;
+): Promise<SearchResult> {
   const wanted = term?.toLowerCase();
+  const matches = (name: string, description: string | null | undefined) =>
+    wanted === undefined || `${name}\n${description ?? ''}`.toLowerCase().includes(wanted);
+  const index = await readPluginIndex(client, namespace);
+  if (index !== null)
+    return { source: 'index', hits: await searchIndex(client, index, matches, hostApiVersion) };
+
+  const prefix = `${namespace}/`;
   const hits: SearchHit[] = [];
   for (const repository of (await client.catalog()).filter((r) => r.startsWith(prefix)).sort()) {
-    const tags = (await client.listTags(repository)).filter((t) => semver.valid(t) !== null);
-    const latest = tags.sort(semver.rcompare)[0];
-    if (latest === undefined) continue;
-    const fetched = await client.getManifest(repository, latest);
-    if (fetched.manifest.artifactType !== MEDIA_TYPES.plugin) continue;
-    const config = await readConfig(client, repository, fetched, `${repository}:${latest}`);
-    const description = config.description ?? null;
-    const haystack = `${config.name}\n${description ?? ''}`.toLowerCase();
-    if (wanted !== undefined && !haystack.includes(wanted)) continue;
+    const latest = await latestVersion(client, repository);
+    if (latest === null) continue;
+    const description = latest.description ?? null;
+    if (!matches(latest.name, description)) continue;
     hits.push({
-      name: config.name,
+      name: latest.name,
       repository,
-      latest: config.version,
-      kind: config.kind,
-      apiVersion: config.apiVersion,
-      compatible:
-        semver.validRange(config.apiVersion) !== null && semver.satisfies(hostApiVersion, config.apiVersion),
+      latest: latest.version,
+      kind: latest.kind,
+      apiVersion: latest.apiVersion,
+      compatible: compatibleWith(hostApiVersion, latest.apiVersion),
       description,
+      indexed: false,
+    });
+  }
+  return { source: 'catalog', hits };
+}
+
+async function searchIndex(
+  client: RegistryReader,
+  { index }: FetchedIndex,
+  matches: (name: string, description: string | null | undefined) => boolean,
+  hostApiVersion: string,
+): Promise<SearchHit[]> {
+  const hits: SearchHit[] = [];
+  for (const [name, entry] of Object.entries(index.plugins).sort(([a], [b]) => a.localeCompare(b))) {
+    // The index's description is checked first: a miss needs no request.
+    const latest =
+      matches(name, entry.description) || entry.description === undefined
+        ? await latestVersion(client, entry.repository)
+        : null;
+    const description = entry.description ?? latest?.description ?? null;
+    if (!matches(name, description)) continue;
+    hits.push({
+      name,
+      repository: entry.repository,
+      latest: latest?.version ?? null,
+      kind: latest?.kind ?? null,
+      apiVersion: latest?.apiVersion ?? null,
+      compatible: latest !== null && compatibleWith(hostApiVersion, latest.apiVersion),
+      description,
+      indexed: true,
     });
   }
   return hits;
+}
+
+/** The config of the highest semver tag of `repository`, or null when it holds no plugin. */
+async function latestVersion(
+  client: RegistryReader,
+  repository: string,
+): Promise<PluginArtifactConfig | null> {
+  const tags = (await client.listTags(repository)).filter((t) => semver.valid(t) !== null);
+  const latest = tags.sort(semver.rcompare)[0];
+  if (latest === undefined) return null;
+  const fetched = await client.getManifest(repository, latest);
+  if (fetched.manifest.artifactType !== MEDIA_TYPES.plugin) return null;
+  return readConfig(client, repository, fetched, `${repository}:${latest}`);
+}
+
+function compatibleWith(hostApiVersion: string, apiVersion: string): boolean {
+  return semver.validRange(apiVersion) !== null && semver.satisfies(hostApiVersion, apiVersion);
+}
+
+/**
+ * What is wrong with pointing the index entry NAME at `repository`, if anything: it holds no plugin
+ * version yet, or its latest version is another plugin. Only a warning: an entry may be added
+ * before the first publish.
+ */
+export async function indexEntryWarning(
+  client: RegistryReader,
+  repository: string,
+  name: string,
+): Promise<string | null> {
+  const latest = await latestVersion(client, repository);
+  if (latest === null) {
+    return `${client.url}/${repository} holds no plugin versions yet; \`cc plugin install ${name}\` finds none there until one is published`;
+  }
+  if (latest.name !== name) {
+    return `${client.url}/${repository} holds the plugin ${latest.name}, not ${name}; \`cc plugin install ${name}\` finds no versions of ${name} there`;
+  }
+  return null;
 }

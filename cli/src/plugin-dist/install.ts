@@ -12,8 +12,10 @@ import { sha256Digest } from './digest.js';
 import { isLinked } from './link.js';
 import { type LockEntry, type LockFile, readLockFile, withEntry, writeLockFile } from './lock-file.js';
 import { ANNOTATIONS, MEDIA_TYPES, type OciManifest, type PluginArtifactConfig } from './media-types.js';
-import type { FetchedManifest, RegistryReader } from './oci-client.js';
+import { type FetchedManifest, isNotFound, type RegistryReader } from './oci-client.js';
 import { readPackageManifest } from './pack.js';
+import { type Resolution, resolvePluginRepository } from './plugin-index.js';
+import { formatBytes } from './progress.js';
 import { readPackageArchive, writeEntries } from './safe-unpack.js';
 import { verifySignature } from './signing.js';
 import { withStoreLock } from './store-lock.js';
@@ -35,6 +37,19 @@ export interface InstallContext {
 export interface InstallTarget {
   client: RegistryReader;
   repository: string;
+  /** How the name became `repository` (see resolvePluginRepository); only for messages. */
+  via?: Resolution['via'];
+}
+
+/** Where `installFromLock` reads one lock entry from. */
+export interface LockSource {
+  client: RegistryReader;
+  /**
+   * Set when `client` is a mirror (`--registry`) rather than the registry the entry names: its
+   * namespace. A mirror may hold the entry's digest under another repository (`cc plugin mirror`
+   * copies into its own namespace), found there by name as `install NAME` would.
+   */
+  mirrorNamespace?: string;
 }
 
 export interface InstallResult {
@@ -67,20 +82,37 @@ export async function installPlugin(
   range: string | undefined,
 ): Promise<InstallResult> {
   const chosen = await resolvePlugin(context, target, name, range);
-  return withStoreLock(context.store, () => installCandidate(context, target, chosen, undefined, range));
+  return withStoreLock(context.store, () =>
+    installCandidate(context, target, chosen, range === undefined ? {} : { range }),
+  );
 }
 
-/** Installs every lock entry by digest, from `override` when given (a mirror) or the registry it names. */
+/**
+ * Installs every lock entry by digest, from the registry it names or a mirror (see LockSource).
+ * The repository the entry records is read first, so an install from the lock needs no index.
+ */
 export async function installFromLock(
   context: InstallContext,
-  clientFor: (registry: string) => RegistryReader,
+  sourceFor: (entry: LockEntry) => LockSource,
 ): Promise<InstallResult[]> {
   const lock = await readLockFile(context.lockFile);
   const results: InstallResult[] = [];
   for (const entry of lock.plugins) {
-    const client = clientFor(entry.registry);
-    const manifest = await client.getManifest(entry.repository, entry.digest);
-    const config = await readConfig(client, entry.repository, manifest, entry.digest);
+    const { client, mirrorNamespace } = sourceFor(entry);
+    let repository = entry.repository;
+    let manifest: FetchedManifest;
+    try {
+      manifest = await client.getManifest(repository, entry.digest);
+    } catch (error) {
+      if (mirrorNamespace === undefined || !isNotFound(error)) throw error;
+      // By digest, so any repository that has it has the same bytes.
+      const resolved = await resolvePluginRepository(client, mirrorNamespace, entry.name);
+      if (resolved.repository === repository) throw error;
+      context.log(`${client.url} has no ${repository}; reading ${entry.name} from ${resolved.repository}`);
+      repository = resolved.repository;
+      manifest = await client.getManifest(repository, entry.digest);
+    }
+    const config = await readConfig(client, repository, manifest, entry.digest);
     if (config.name !== entry.name || config.version !== entry.version) {
       throw new CliError(
         'CC_E_CLI_PLUGIN_LOCK_INVALID',
@@ -91,10 +123,13 @@ export async function installFromLock(
       await withStoreLock(context.store, () =>
         installCandidate(
           context,
-          { client, repository: entry.repository },
+          { client, repository },
           { tag: entry.digest, manifest, config },
-          entry.registry,
-          entry.range,
+          {
+            registry: entry.registry,
+            repository: entry.repository,
+            ...(entry.range === undefined ? {} : { range: entry.range }),
+          },
         ),
       ),
     );
@@ -105,7 +140,7 @@ export async function installFromLock(
 /** Reads the candidates' configs and picks one, or explains why none fits. */
 export async function resolvePlugin(
   context: InstallContext,
-  { client, repository }: InstallTarget,
+  { client, repository, via }: InstallTarget,
   name: string,
   range: string | undefined,
 ): Promise<Candidate> {
@@ -142,9 +177,11 @@ export async function resolvePlugin(
     throw new CliError(
       'CC_E_CLI_PLUGIN_NO_MATCHING_VERSION',
       versions.length === 0
-        ? `${where} has no versions of ${name}; check the plugin name and --registry (or --repository)`
+        ? via === 'index'
+          ? `${where} has no versions of ${name}, though the plugin index names it for ${name}; fix the entry with \`cc plugin index add ${name} REPOSITORY\``
+          : `${where} has no versions of ${name}; check the plugin name and --registry (or --repository)`
         : `no version of ${name} in ${where} satisfies ${wanted}; there are ${versions.join(', ')}`,
-      { details: { plugin: name, range: wanted, versions } },
+      { details: { plugin: name, range: wanted, versions, repository } },
     );
   }
   const best = matching[0];
@@ -210,15 +247,27 @@ export async function readConfig(
   }
 }
 
+/** What the lock entry of an install records, where it is not where the bytes came from. */
+export interface LockRecord {
+  /** The registry (default: the client's URL); a mirror's client records the origin. */
+  registry?: string;
+  /** The repository (default: the target's). */
+  repository?: string;
+  /** The range asked for, kept for `cc plugin update`. */
+  range?: string;
+}
+
 /** Installs one resolved candidate; the caller holds the store lock. */
 export async function installCandidate(
   context: InstallContext,
-  { client, repository }: InstallTarget,
+  target: InstallTarget,
   { manifest, config }: Candidate,
-  registry = client.url,
-  /** The range asked for, kept in the lock entry for `cc plugin update`. */
-  range?: string,
+  record: LockRecord = {},
 ): Promise<InstallResult> {
+  const { client } = target;
+  const registry = record.registry ?? client.url;
+  const repository = record.repository ?? target.repository;
+  const { range } = record;
   const { name, version } = config;
   const digest = manifest.digest;
   const path = join(context.store, name, version);
@@ -249,14 +298,16 @@ export async function installCandidate(
   }
 
   // 2. Trust before download: the signature is over the manifest digest, which pins every blob.
-  const signedBy = await checkSignature(context, client, repository, name, version, digest);
+  const signedBy = await checkSignature(context, client, target.repository, name, version, digest);
 
   // 3. The package bytes: the layer's digest, then the uncompressed tar's against the config.
   const layer = manifest.manifest.layers[0];
   if (layer === undefined)
     throw new CliError('CC_E_CLI_PLUGIN_PACKAGE_INVALID', `${name}@${version} has no layer`);
-  context.log(`downloading ${name}@${version} (${layer.size} bytes) from ${client.url}/${repository}`);
-  const archive = await client.getBlob(repository, layer);
+  context.log(
+    `downloading ${name}@${version} (${formatBytes(layer.size)}) from ${client.url}/${target.repository}`,
+  );
+  const archive = await client.getBlob(target.repository, layer);
   const tarDigest = sha256Digest(gunzipSync(archive));
   if (tarDigest !== config.packageDigest) {
     throw new CliError(

@@ -1,7 +1,8 @@
 /**
  * The media types of Conveyor's plugin artifacts (docs/plugins.md): one OCI image manifest per
  * plugin version, with a small config blob and the package as one gzipped tar layer, and detached
- * signatures that refer to it through the referrers API.
+ * signatures that refer to it through the referrers API; and the plugin index of a namespace, one
+ * manifest whose layer maps friendly names to repositories.
  */
 export const MEDIA_TYPES = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -12,6 +13,9 @@ export const MEDIA_TYPES = {
   pluginLayer: 'application/vnd.conveyor.plugin.layer.v1.tar+gzip',
   signature: 'application/vnd.conveyor.plugin.signature.v1',
   signatureLayer: 'application/vnd.conveyor.plugin.signature.v1.ed25519',
+  /** The plugin index: friendly names to repositories (plugin-index.ts). */
+  pluginIndex: 'application/vnd.conveyor.plugin-index.v1+json',
+  pluginIndexLayer: 'application/vnd.conveyor.plugin-index.layer.v1+json',
 } as const;
 
 /** Annotations Conveyor writes on its manifests. */

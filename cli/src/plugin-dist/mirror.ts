@@ -1,12 +1,14 @@
 /**
  * `cc plugin mirror`'s engine: copy plugin artifacts — manifest, config and layer blobs, and the
  * signature artifacts that refer to them — from a registry to another registry or to an OCI
- * layout directory, by digest, so an air-gapped site installs and verifies exactly the same bytes.
+ * layout directory, by digest, so an air-gapped site installs and verifies exactly the same bytes;
+ * and what was copied into the destination's plugin index, so it resolves the same names.
  */
 import semver from 'semver';
 import { CliError } from '../errors/index.js';
-import { MEDIA_TYPES } from './media-types.js';
+import { MEDIA_TYPES, type PluginArtifactConfig } from './media-types.js';
 import type { RegistryReader, RegistryWriter } from './oci-client.js';
+import { type IndexUpdate, type PluginIndexEntry, updatePluginIndex } from './plugin-index.js';
 
 /** One artifact to copy: by digest (from a lock file) or by tag (resolved from a range). */
 export interface MirrorItem {
@@ -19,6 +21,7 @@ export interface MirrorItem {
 }
 
 export interface MirrorResult {
+  /** The plugin's name (its config's). */
   name: string;
   version: string;
   from: string;
@@ -27,6 +30,8 @@ export interface MirrorResult {
   digest: string;
   /** Digests of the signature artifacts copied with it. */
   signatures: string[];
+  /** The plugin's description (its config's), for the destination's index. */
+  description: string | null;
 }
 
 /** Every version of `name` in `repository` whose tag satisfies `range` (every version without one). */
@@ -71,8 +76,11 @@ export async function mirrorPlugin(
     );
   }
   // Blobs first, then the manifest that names them, then the signatures that name the manifest.
+  let config: Partial<PluginArtifactConfig> = {};
   for (const blob of [manifest.config, ...manifest.layers]) {
-    await dest.pushBlob(destRepository, blob, await source.getBlob(repository, blob));
+    const data = await source.getBlob(repository, blob);
+    if (blob === manifest.config) config = parseConfig(data);
+    await dest.pushBlob(destRepository, blob, data);
   }
   await dest.pushManifest(
     destRepository,
@@ -100,7 +108,7 @@ export async function mirrorPlugin(
     );
     signatures.push(signature.digest);
   }
-  const name = destRepository.slice(destRepository.lastIndexOf('/') + 1);
+  const name = config.name ?? destRepository.slice(destRepository.lastIndexOf('/') + 1);
   log(
     `mirrored ${repository}:${item.tag} (${fetched.digest}, ${signatures.length} signature(s)) to ${dest.url}/${destRepository}`,
   );
@@ -112,5 +120,50 @@ export async function mirrorPlugin(
     repository: destRepository,
     digest: fetched.digest,
     signatures,
+    description: config.description ?? null,
   };
+}
+
+function parseConfig(data: Buffer): Partial<PluginArtifactConfig> {
+  try {
+    const config = JSON.parse(data.toString('utf8')) as Partial<PluginArtifactConfig>;
+    return typeof config === 'object' && config !== null ? config : {};
+  } catch {
+    // The bytes are copied as they are; install checks them on the other side.
+    return {};
+  }
+}
+
+/**
+ * Records what was mirrored in the destination's plugin index (`<namespace>/index`): each name →
+ * the repository it was copied to, with the source index's description (else the plugin's), so
+ * the mirror resolves the same names. Entries for other names are kept. Returns null when nothing
+ * was mirrored.
+ */
+export async function recordMirrored(
+  dest: RegistryReader & RegistryWriter,
+  namespace: string,
+  results: MirrorResult[],
+  descriptions: Map<string, string>,
+  log: (line: string) => void,
+): Promise<IndexUpdate | null> {
+  if (results.length === 0) return null;
+  const entries = new Map<string, PluginIndexEntry>();
+  for (const r of results) {
+    const description = descriptions.get(r.name) ?? r.description ?? undefined;
+    entries.set(r.name, { repository: r.repository, ...(description ? { description } : {}) });
+  }
+  const update = await updatePluginIndex(
+    dest,
+    namespace,
+    (index) => {
+      for (const [name, entry] of entries) index.plugins[name] = entry;
+      return index;
+    },
+    { log },
+  );
+  log(
+    `${update.changed ? 'recorded' : 'already recorded'} ${[...entries.keys()].join(', ')} in the plugin index ${dest.url}/${update.repository}`,
+  );
+  return update;
 }

@@ -4,7 +4,7 @@
  * the password) or as a Bearer token, whichever the registry's challenge asks for, including
  * Distribution's token flow (`Bearer realm=…,service=…,scope=…`).
  */
-import { CliError } from '../errors/index.js';
+import { CliError, isCliError } from '../errors/index.js';
 import { isSha256Digest, sha256Digest } from './digest.js';
 import { type Descriptor, MEDIA_TYPES, type OciManifest } from './media-types.js';
 
@@ -13,8 +13,26 @@ export interface OciClientOptions {
   url: string;
   /** A token (Basic password or Bearer), or `user:password` for Basic. */
   token?: string | undefined;
-  /** Called with bytes received so far while a blob downloads, for progress output. */
-  onProgress?: ((event: { digest: string; received: number; total: number }) => void) | undefined;
+  /** Called when a blob download starts (received 0) and with bytes received so far, for progress output. */
+  onProgress?: ((event: BlobProgressEvent) => void) | undefined;
+}
+
+/** How far one blob download has come. */
+export interface BlobProgressEvent {
+  repository: string;
+  digest: string;
+  received: number;
+  /** The size its descriptor promises. */
+  total: number;
+}
+
+/**
+ * A precondition on a manifest PUT by tag: the digest the tag must still point at, or null for
+ * "the tag must not exist yet". Sent as If-Match / If-None-Match; a registry that honours them
+ * answers 412 to a stale write, one that does not ignores them.
+ */
+export interface PushCondition {
+  current: string | null;
 }
 
 export interface FetchedManifest {
@@ -73,10 +91,16 @@ export class OciClient {
     reference: string,
     data: Buffer,
     mediaType: string,
+    condition?: PushCondition,
   ): Promise<string> {
+    const headers: Record<string, string> = { 'content-type': mediaType };
+    if (condition !== undefined) {
+      if (condition.current === null) headers['if-none-match'] = '*';
+      else headers['if-match'] = `"${condition.current}"`;
+    }
     const response = await this.#request(repository, 'push', `/v2/${repository}/manifests/${reference}`, {
       method: 'PUT',
-      headers: { 'content-type': mediaType },
+      headers,
       body: data,
     });
     await this.#expect(response, [201], `push manifest ${repository}:${reference}`);
@@ -206,6 +230,9 @@ export class OciClient {
     await this.#expect(response, [200], `get blob ${descriptor.digest} of ${repository}`);
     const chunks: Buffer[] = [];
     let received = 0;
+    const progress = (n: number) =>
+      this.#onProgress?.({ repository, digest: descriptor.digest, received: n, total: descriptor.size });
+    progress(0);
     const reader = response.body?.getReader();
     while (reader) {
       const { done, value } = await reader.read();
@@ -217,7 +244,7 @@ export class OciClient {
         break;
       }
       chunks.push(Buffer.from(value));
-      this.#onProgress?.({ digest: descriptor.digest, received, total: descriptor.size });
+      progress(received);
     }
     const data = Buffer.concat(chunks);
     const digest = sha256Digest(data);
@@ -365,6 +392,11 @@ export class OciClient {
   }
 }
 
+/** Whether `error` is a registry's answer that the manifest, tag or repository does not exist. */
+export function isNotFound(error: unknown): boolean {
+  return isCliError(error, 'CC_E_CLI_PLUGIN_REGISTRY_ERROR') && error.details.status === 404;
+}
+
 function digestMismatch(what: string, expected: string, actual: string): CliError {
   return new CliError(
     'CC_E_CLI_PLUGIN_DIGEST_MISMATCH',
@@ -374,7 +406,10 @@ function digestMismatch(what: string, expected: string, actual: string): CliErro
 }
 
 /** What installing reads from a registry; an OCI layout directory (OciLayoutDir) offers it too. */
-export type RegistryReader = Pick<OciClient, 'url' | 'listTags' | 'getManifest' | 'getBlob' | 'referrers'>;
+export type RegistryReader = Pick<
+  OciClient,
+  'url' | 'listTags' | 'getManifest' | 'getBlob' | 'referrers' | 'catalog'
+>;
 
 /** What mirroring writes to a registry or an OCI layout directory. */
 export type RegistryWriter = Pick<OciClient, 'url' | 'pushBlob' | 'pushManifest' | 'pushReferrer'>;

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CliError } from '../errors/index.js';
 import { isSha256Digest, sha256Digest } from './digest.js';
 import { type Descriptor, MEDIA_TYPES, type OciManifest } from './media-types.js';
-import type { FetchedManifest } from './oci-client.js';
+import type { FetchedManifest, PushCondition } from './oci-client.js';
 
 export const OCI_LAYOUT_SCHEME = 'oci-layout:';
 const kRefName = 'org.opencontainers.image.ref.name';
@@ -55,9 +55,11 @@ export class OciLayoutDir {
       );
     }
     if (descriptor === undefined) {
+      // status 404, as a registry would answer: callers tell "not there" from "broken" by it.
       throw new CliError(
         'CC_E_CLI_PLUGIN_REGISTRY_ERROR',
         `${this.url} has no manifest ${repository}:${reference}`,
+        { details: { registry: this.url, status: 404 } },
       );
     }
     const data = await this.#blob(descriptor.digest, descriptor.size < 0 ? undefined : descriptor.size);
@@ -79,6 +81,13 @@ export class OciLayoutDir {
       data,
       manifest,
     };
+  }
+
+  /** The repositories with a tagged manifest, as a registry's catalog lists them. */
+  async catalog(): Promise<string[]> {
+    const names = (await this.#index()).manifests.map((m) => m.annotations?.[kRefName] ?? '');
+    const repositories = names.filter((name) => name.includes(':')).map((name) => name.split(':')[0] ?? '');
+    return [...new Set(repositories)].sort();
   }
 
   async getBlob(_repository: string, descriptor: Descriptor): Promise<Buffer> {
@@ -115,11 +124,23 @@ export class OciLayoutDir {
     reference: string,
     data: Buffer,
     mediaType: string,
+    condition?: PushCondition,
   ): Promise<string> {
     const digest = sha256Digest(data);
     await this.#write(this.#blobPath(digest), data);
     const manifest = JSON.parse(data.toString('utf8')) as OciManifest;
     const name = `${repository}:${reference}`;
+    if (condition !== undefined) {
+      const { manifests } = await this.#index().catch(() => ({ manifests: [] as Descriptor[] }));
+      const current = manifests.find((m) => m.annotations?.[kRefName] === name)?.digest ?? null;
+      if (condition.current !== current) {
+        throw new CliError(
+          'CC_E_CLI_PLUGIN_REGISTRY_ERROR',
+          `${this.url}: ${name} is no longer ${condition.current ?? 'absent'}`,
+          { details: { registry: this.url, status: 412 } },
+        );
+      }
+    }
     await this.#updateIndex((manifests) => [
       ...manifests.filter((m) => m.annotations?.[kRefName] !== name),
       {

@@ -1,16 +1,17 @@
 /**
  * `cc plugin update`'s engine: re-resolve each lock entry against its registry within the range it
  * was installed with, install the newest match with every check `cc plugin install` makes, and
- * replace the old version in the store and the lock file.
+ * replace the old version in the store and the lock file. The lock records the repository, not
+ * the namespace, so there is no index to consult, except on a mirror given with --registry.
  */
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import semver from 'semver';
 import { CliError } from '../errors/index.js';
-import { type InstallContext, installCandidate, resolvePlugin } from './install.js';
+import { type InstallContext, installCandidate, type LockSource, resolvePlugin } from './install.js';
 import { isLinked } from './link.js';
 import { type LockEntry, readLockFile, writeLockFile } from './lock-file.js';
-import type { RegistryReader } from './oci-client.js';
+import { resolvePluginRepository } from './plugin-index.js';
 import { withStoreLock } from './store-lock.js';
 
 export interface UpdateResult {
@@ -32,7 +33,7 @@ export interface UpdateResult {
 export async function updatePlugins(
   context: InstallContext,
   name: string | undefined,
-  clientFor: (entry: LockEntry) => RegistryReader,
+  sourceFor: (entry: LockEntry) => LockSource,
 ): Promise<UpdateResult[]> {
   const lock = await readLockFile(context.lockFile);
   const entries = lock.plugins.filter((e) => name === undefined || e.name === name);
@@ -61,8 +62,17 @@ export async function updatePlugins(
       results.push({ ...base, to: entry.version, digest: entry.digest, signedBy: null, status: 'linked' });
       continue;
     }
-    const client = clientFor(entry);
+    const { client, mirrorNamespace } = sourceFor(entry);
     const target = { client, repository: entry.repository };
+    if (mirrorNamespace !== undefined) {
+      // A mirror holds the plugin in its own namespace (`cc plugin mirror`): found by name there
+      // (its index, then <namespace>/<name>) when the repository the lock records is not in it.
+      const tags = (await client.listTags(entry.repository)).filter((t) => semver.valid(t) !== null);
+      if (tags.length === 0) {
+        const resolved = await resolvePluginRepository(client, mirrorNamespace, entry.name);
+        target.repository = resolved.repository;
+      }
+    }
     const chosen = await resolvePlugin(context, target, entry.name, range);
     results.push(
       await withStoreLock(context.store, async () => {
@@ -78,7 +88,11 @@ export async function updatePlugins(
             status: 'current' as const,
           };
         }
-        const installed = await installCandidate(context, target, chosen, entry.registry, range);
+        const installed = await installCandidate(context, target, chosen, {
+          registry: entry.registry,
+          repository: entry.repository,
+          range,
+        });
         if (installed.version !== entry.version) {
           // Out of discovery's sight with one rename first, as `cc plugin remove` does.
           const old = join(context.store, entry.name, entry.version);

@@ -1,20 +1,14 @@
 import { PLUGIN_API_VERSION } from '@conveyor/plugin-api';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
-import {
-  parseRegistry,
-  registryClient,
-  registryFlags,
-  repositoryOf,
-  resolveStore,
-} from '../../plugin-dist/command-support.js';
-import { loadTrustStore } from '../../plugin-dist/index.js';
+import { openRegistry, registryFlags, resolveStore } from '../../plugin-dist/command-support.js';
+import { loadTrustStore, resolvePluginRepository } from '../../plugin-dist/index.js';
 import { type PluginInfo, pluginInfo } from '../../plugin-dist/info.js';
 
 export default class PluginInfoCommand extends BaseCommand<typeof PluginInfoCommand> {
   static override summary = 'Show the versions of a plugin in a registry.';
   static override description =
-    "Lists every version of NAME in the registry, newest first, with the plugin API range it needs, whether that range includes this host's (and which version `cc plugin install NAME` would pick), and its signature: trusted (by a publisher in <data dir>/trusted-publishers.json or --trust), untrusted, invalid or unsigned. Installs nothing.";
+    "Finds NAME's repository as `cc plugin install` does (the namespace's plugin index, else <namespace>/<name>, or --repository) and lists every version there, newest first, with the plugin API range it needs, whether that range includes this host's (and which version `cc plugin install NAME` would pick), and its signature: trusted (by a publisher in <data dir>/trusted-publishers.json or --trust), untrusted, invalid or unsigned. Installs nothing.";
   static override examples = [
     '<%= config.bin %> <%= command.id %> git --registry http://127.0.0.1:5000/plugins --trust publisher.pub',
   ];
@@ -40,14 +34,14 @@ export default class PluginInfoCommand extends BaseCommand<typeof PluginInfoComm
 
   async run(): Promise<PluginInfo> {
     const { flags } = this;
-    const ref = parseRegistry(flags.registry);
+    const { registry: client, ref } = openRegistry(flags.registry, flags.token);
     const { dataDir } = await resolveStore(flags);
     const trust = await loadTrustStore(dataDir, flags.trust ?? []);
-    const client = registryClient(ref, flags.token);
-    const repository = repositoryOf(ref, flags.repository)(this.args.name);
-    const info = await pluginInfo(client, repository, this.args.name, PLUGIN_API_VERSION, trust);
+    const resolved = await resolvePluginRepository(client, ref.namespace, this.args.name, flags.repository);
+    const info = await pluginInfo(client, resolved, this.args.name, PLUGIN_API_VERSION, trust);
+    const via = info.via === 'index' ? ' (from the plugin index)' : '';
     this.log(
-      `${info.name} in ${info.registry}/${info.repository}${info.description ? `: ${info.description}` : ''}`,
+      `${info.name} in ${info.registry}/${info.repository}${via}${info.description ? `: ${info.description}` : ''}`,
     );
     this.log(`this host has plugin API ${info.hostApiVersion}`);
     for (const v of info.versions) {

@@ -5,9 +5,9 @@ import { BaseCommand } from '../../base-command.js';
 import { CliError } from '../../errors/index.js';
 import {
   dataDirFlags,
+  downloadProgress,
   openRegistry,
   registryFlags,
-  repositoryOf,
   resolveStore,
 } from '../../plugin-dist/command-support.js';
 import {
@@ -17,6 +17,7 @@ import {
   installPlugin,
   LOCK_FILE,
   loadTrustStore,
+  resolvePluginRepository,
 } from '../../plugin-dist/index.js';
 
 /** `name` or `name@range`. */
@@ -25,9 +26,9 @@ const kSpecPattern = /^([a-z][a-z0-9-]{0,62})(?:@(.+))?$/;
 export default class PluginInstall extends BaseCommand<typeof PluginInstall> {
   static override summary = 'Install a plugin from an OCI registry into the plugin store.';
   static override description =
-    `Resolves NAME@RANGE against the registry's tags: the highest version whose version satisfies RANGE and whose plugin API range includes this host's. Checks the signature against the trusted publishers (<data dir>/trusted-publishers.json and --trust), every digest, and every archive entry, then moves the package into <store>/<name>/<version>/ in one rename and records its digest in the lock file (<data dir>/conveyor-plugins.lock). Nothing is installed when a check fails.
+    `Finds NAME's repository through the namespace's plugin index (<namespace>/index:latest) when it lists NAME, else at <namespace>/<name>; --repository names one directly. Resolves NAME@RANGE against the repository's tags: the highest version whose version satisfies RANGE and whose plugin API range includes this host's. Checks the signature against the trusted publishers (<data dir>/trusted-publishers.json and --trust), every digest, and every archive entry, then moves the package into <store>/<name>/<version>/ in one rename and records its digest in the lock file (<data dir>/conveyor-plugins.lock). Nothing is installed when a check fails.
 
-Without NAME, installs exactly what the lock file lists, by digest. --registry oci-layout:DIR installs from an OCI image layout directory that cc plugin mirror DIR wrote (for air-gapped sites). See docs/plugins.md.`;
+Without NAME, installs exactly what the lock file lists, by digest, from the repository each entry records (no index needed). --registry oci-layout:DIR installs from an OCI image layout directory that cc plugin mirror DIR wrote (for air-gapped sites). Download progress goes to stderr: a bar per blob on a terminal, one line per blob otherwise. See docs/plugins.md.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> git@^2 --registry http://127.0.0.1:5000/plugins --trust publisher.pub',
     {
@@ -56,6 +57,8 @@ Without NAME, installs exactly what the lock file lists, by digest. --registry o
   async run(): Promise<InstallResult[]> {
     const { flags } = this;
     const { dataDir, store } = await resolveStore(flags);
+    const progress = downloadProgress(this.jsonEnabled());
+    this.defer(async () => progress.finish());
     const context: InstallContext = {
       store,
       lockFile: flags.lock === undefined ? join(dataDir, LOCK_FILE) : resolve(flags.lock),
@@ -64,16 +67,17 @@ Without NAME, installs exactly what the lock file lists, by digest. --registry o
       force: flags.force,
       hostApiVersion: PLUGIN_API_VERSION,
       // Straight to stderr: oclif's logToStderr is silent under --json, and progress is not output.
-      log: (line) => process.stderr.write(`${line}\n`),
+      log: (line) => progress.log(line),
     };
-    const progress = context.log;
-
     if (this.args.plugin === undefined) {
       // A --registry given here is a mirror of the registries the lock names: same digests.
-      const results = await installFromLock(
-        context,
-        (registry) => openRegistry(flags.registry ?? registry, flags.token, progress).registry,
-      );
+      const results = await installFromLock(context, (entry) => {
+        if (flags.registry === undefined) {
+          return { client: openRegistry(entry.registry, flags.token, progress.onBlob).registry };
+        }
+        const mirror = openRegistry(flags.registry, flags.token, progress.onBlob);
+        return { client: mirror.registry, mirrorNamespace: mirror.ref.namespace };
+      });
       if (results.length === 0) this.log(`${context.lockFile} lists no plugins`);
       for (const r of results)
         this.log(`${r.installed ? 'installed' : 'kept'} ${r.name}@${r.version} ${r.digest}`);
@@ -88,10 +92,16 @@ Without NAME, installs exactly what the lock file lists, by digest. --registry o
       );
     }
     const [, name = '', range] = match;
-    const { registry: client, ref } = openRegistry(flags.registry, flags.token, progress);
+    const { registry: client, ref } = openRegistry(flags.registry, flags.token, progress.onBlob);
+    const resolved = await resolvePluginRepository(client, ref.namespace, name, flags.repository);
+    if (resolved.via === 'index') {
+      progress.log(
+        `${name} is ${resolved.repository} (plugin index ${client.url}/${resolved.index?.repository})`,
+      );
+    }
     const result = await installPlugin(
       context,
-      { client, repository: repositoryOf(ref, flags.repository)(name) },
+      { client, repository: resolved.repository, via: resolved.via },
       name,
       range,
     );

@@ -5,6 +5,7 @@ import { BaseCommand } from '../../base-command.js';
 import { CliError } from '../../errors/index.js';
 import {
   dataDirFlags,
+  downloadProgress,
   openRegistry,
   registryFlags,
   resolveStore,
@@ -20,7 +21,7 @@ import {
 export default class PluginUpdate extends BaseCommand<typeof PluginUpdate> {
   static override summary = 'Update installed plugins to the newest version within their locked range.';
   static override description =
-    `Re-resolves NAME (or every plugin in the lock file) against the registry it was installed from: the highest version within the range recorded in the lock entry (the range of \`cc plugin install NAME@RANGE\`; ^<installed major> when none was recorded) whose plugin API range includes this host's. Installs it with every check \`cc plugin install\` makes, removes the version it replaces, and updates the lock file. A linked plugin (cc plugin link) is left alone.`;
+    `Re-resolves NAME (or every plugin in the lock file) against the registry it was installed from: the highest version within the range recorded in the lock entry (the range of \`cc plugin install NAME@RANGE\`; ^<installed major> when none was recorded) whose plugin API range includes this host's. Installs it with every check \`cc plugin install\` makes, removes the version it replaces, and updates the lock file. A linked plugin (cc plugin link) is left alone. Download progress goes to stderr.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> git --trust publisher.pub',
     '<%= config.bin %> <%= command.id %>',
@@ -32,6 +33,8 @@ export default class PluginUpdate extends BaseCommand<typeof PluginUpdate> {
   static override flags = {
     registry: Flags.string({
       summary: 'A mirror to resolve against instead of the registry each lock entry names.',
+      description:
+        "Its path is the mirror's namespace: a plugin not at the repository the lock records is found there by name (the mirror's plugin index, then <namespace>/<name>).",
       helpValue: '<URL>',
     }),
     token: registryFlags.token,
@@ -53,19 +56,23 @@ export default class PluginUpdate extends BaseCommand<typeof PluginUpdate> {
       throw new CliError('CC_E_CLI_USAGE', `${JSON.stringify(name)} is not a plugin name`);
     }
     const { dataDir, store } = await resolveStore(flags);
+    const progress = downloadProgress(this.jsonEnabled());
+    this.defer(async () => progress.finish());
     const context: InstallContext = {
       store,
       lockFile: flags.lock === undefined ? join(dataDir, LOCK_FILE) : resolve(flags.lock),
       trust: await loadTrustStore(dataDir, flags.trust ?? []),
       allowUnsigned: flags['allow-unsigned'],
       hostApiVersion: PLUGIN_API_VERSION,
-      log: (line) => process.stderr.write(`${line}\n`),
+      log: (line) => progress.log(line),
     };
-    const results = await updatePlugins(
-      context,
-      name,
-      (entry) => openRegistry(flags.registry ?? entry.registry, flags.token, context.log).registry,
-    );
+    const results = await updatePlugins(context, name, (entry) => {
+      if (flags.registry === undefined) {
+        return { client: openRegistry(entry.registry, flags.token, progress.onBlob).registry };
+      }
+      const mirror = openRegistry(flags.registry, flags.token, progress.onBlob);
+      return { client: mirror.registry, mirrorNamespace: mirror.ref.namespace };
+    });
     if (results.length === 0) this.log(`${context.lockFile} lists no plugins`);
     for (const r of results) {
       this.log(
