@@ -64,6 +64,14 @@ export interface UpstreamOptions {
   timeoutSeconds?: number;
 }
 
+/** Garbage collection inside the server (see gc.ts); the `gc` subcommand runs it from outside. */
+export interface GcScheduleOptions {
+  /** Collect every this many seconds; 0 (the default) never. The first run is one interval after start. */
+  intervalSeconds?: number;
+  /** Blobs and referrers touched this recently are kept, referenced or not (default 3600 s). */
+  graceSeconds?: number;
+}
+
 export interface RegistryMirrorOptions {
   /** The storage root: blobs, uploads and repositories live under it. */
   root: string;
@@ -76,8 +84,10 @@ export interface RegistryMirrorOptions {
   upstream?: UpstreamOptions;
   /** Whether DELETE of manifests, tags and blobs is allowed (default true). */
   delete?: boolean;
-  /** Upload sessions untouched for this long are dropped (default 24 h). */
+  /** Upload sessions untouched for this long are dropped (default 24 h), by gc too. */
   uploadExpirySeconds?: number;
+  /** Periodic garbage collection of unreferenced blobs (default off). */
+  gc?: GcScheduleOptions;
   /** fastify's logger (default off). */
   logger?: boolean;
 }
@@ -112,6 +122,7 @@ export interface FilledOptions {
     | undefined;
   delete: boolean;
   uploadExpirySeconds: number;
+  gc: { intervalSeconds: number; graceSeconds: number };
   logger: boolean;
 }
 
@@ -202,6 +213,7 @@ export function fillOptions(input: unknown, sha256: (token: string) => Buffer): 
     'upstream',
     'delete',
     'uploadExpirySeconds',
+    'gc',
     'logger',
   ]);
   const root = string(raw.root, 'options.root') ?? fail('options.root is required: the storage directory');
@@ -256,6 +268,8 @@ export function fillOptions(input: unknown, sha256: (token: string) => Buffer): 
     };
   }
 
+  const gc = object(raw.gc ?? {}, 'options.gc', ['intervalSeconds', 'graceSeconds']);
+
   return {
     root,
     host: string(raw.host, 'options.host') ?? '127.0.0.1',
@@ -275,6 +289,11 @@ export function fillOptions(input: unknown, sha256: (token: string) => Buffer): 
     delete: boolean(raw.delete, 'options.delete') ?? true,
     uploadExpirySeconds:
       number(raw.uploadExpirySeconds, 'options.uploadExpirySeconds', 1, 365 * 86400) ?? 86400,
+    gc: {
+      // A Node timer waits at most 2^31 ms (24.8 days).
+      intervalSeconds: number(gc.intervalSeconds, 'options.gc.intervalSeconds', 0, 24 * 86400) ?? 0,
+      graceSeconds: number(gc.graceSeconds, 'options.gc.graceSeconds', 0, 365 * 86400) ?? 3600,
+    },
     logger: boolean(raw.logger, 'options.logger') ?? false,
   };
 }

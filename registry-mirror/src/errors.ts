@@ -29,6 +29,8 @@ export const OCI_ERRORS = {
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'unknown error' },
+  // Not in the distribution spec: the answer to a conditional manifest PUT whose tag moved.
+  PRECONDITION_FAILED: { status: 412, message: 'the tag does not point where the request required' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type OciErrorCode = keyof typeof OCI_ERRORS;
@@ -82,6 +84,8 @@ export const CONFIG_ERRORS = {
     'The config file given with --config cannot be read or is not JSON; the message says which file and why.',
   CC_E_REGISTRY_ROOT_UNUSABLE:
     'The storage root cannot be created or written; give a directory the registry may write to (--root).',
+  CC_E_REGISTRY_GC_UNSAFE:
+    'The gc command was asked for a grace period under a minute while a registry-mirror serves the same root; stop the server, use a longer --grace, or let the server collect itself (gc.intervalSeconds).',
 } as const;
 
 export type ConfigErrorCode = keyof typeof CONFIG_ERRORS;

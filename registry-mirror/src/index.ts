@@ -1,8 +1,9 @@
 /**
  * @conveyor/registry-mirror: Conveyor's OCI Distribution server (spec v1.1: blobs, chunked and
  * monolithic uploads, cross-repository mounts, manifests by tag and digest, tags, catalog,
- * referrers), with token auth, content-addressed storage on disk, and a mirror mode that makes it a
- * pull-through cache of an upstream registry. It stands alone: it imports nothing of Conveyor's.
+ * referrers), with token auth, content-addressed storage on disk, garbage collection of what no
+ * manifest references, and a mirror mode that makes it a pull-through cache of an upstream
+ * registry. It stands alone: it imports nothing of Conveyor's.
  *
  *   const registry = await startRegistryMirror({ root: '/var/lib/conveyor-registry', port: 5000 });
  *   // … registry.url …
@@ -10,12 +11,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { RegistryMirrorOptions } from './config.js';
-import { buildRegistry } from './server.js';
+import type { GcOptions, GcReport } from './gc.js';
+import { buildRegistry, collectRegistryGarbage } from './server.js';
 
 export type {
   AccessOption,
   Action,
   AuthOptions,
+  GcScheduleOptions,
   RegistryMirrorOptions,
   TokenOption,
   UpstreamOptions,
@@ -28,8 +31,9 @@ export {
   RegistryConfigError,
   RegistryError,
 } from './errors.js';
+export { collectGarbage, GC_DEFAULTS, type GcOptions, type GcReport } from './gc.js';
 export { MEDIA_TYPES } from './manifests.js';
-export { buildRegistry };
+export { buildRegistry, collectRegistryGarbage };
 
 export interface RunningRegistry {
   /** `http://<host>:<port>`, with the port actually bound (when 0 was asked for). */
@@ -38,6 +42,11 @@ export interface RunningRegistry {
   readonly host: string;
   /** The fastify app, for `inject()` or hooks. */
   readonly app: FastifyInstance;
+  /**
+   * Collect garbage now, under the server's lock (safe beside pushes whatever the grace period).
+   * The grace period defaults to options.gc.graceSeconds, the upload age to uploadExpirySeconds.
+   */
+  collectGarbage(options?: GcOptions): Promise<GcReport>;
   /** Stop listening and let requests in flight finish. */
   close(): Promise<void>;
 }
@@ -62,6 +71,17 @@ export async function startRegistryMirror(options: RegistryMirrorOptions): Promi
     url: `http://${host}`,
     host,
     app,
-    close: () => app.close(),
+    collectGarbage: (gc) => collectRegistryGarbage(app, gc),
+    async close() {
+      // Node closes the keep-alive connections idle when close() is called; one whose response is
+      // still being written then goes idle just after, and would hold close() for fastify's
+      // keepAliveTimeout (72 s). Close those as they go idle.
+      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(idle);
+      }
+    },
   };
 }

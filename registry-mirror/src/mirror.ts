@@ -12,6 +12,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { RegistryError } from './errors.js';
 import { MANIFEST_MAX_BYTES, MANIFEST_MEDIA_TYPES, parseManifest } from './manifests.js';
+import type { ReferenceLock } from './reference-lock.js';
 import { type Digest, digestOf, isTag, newHash, parseDigest } from './references.js';
 import type { ReferrerDescriptor, Storage } from './storage.js';
 import { type UpstreamClient, type UpstreamConfig, UpstreamUnavailable } from './upstream.js';
@@ -28,6 +29,8 @@ export class Mirror {
     private readonly upstream: UpstreamClient,
     private readonly config: UpstreamConfig,
     private readonly log: FastifyBaseLogger,
+    /** The server's gc lock: caching a manifest or linking a blob adds references (see gc.ts). */
+    private readonly lock: ReferenceLock,
   ) {}
 
   get url(): string {
@@ -166,14 +169,17 @@ export class Mirror {
     } catch {
       // A format we would not accept in a push is still the upstream's business: cache it as sent.
     }
-    await this.storage.writeBlob(actual, data);
-    await this.storage.linkManifest(repository, actual, {
-      digest: actual.value,
-      mediaType,
-      size: data.length,
+    await this.lock.shared(async () => {
+      await this.storage.writeBlob(actual, data);
+      await this.storage.linkManifest(repository, actual, {
+        digest: actual.value,
+        mediaType,
+        size: data.length,
+      });
+      if (referrer) await this.storage.addReferrer(repository, referrer.subject, referrer.descriptor, actual);
+      if (tag) await this.storage.setTag(repository, tag, { digest: actual.value, checkedAt: Date.now() });
+      this.lock.journal(repository, actual.value);
     });
-    if (referrer) await this.storage.addReferrer(repository, referrer.subject, referrer.descriptor, actual);
-    if (tag) await this.storage.setTag(repository, tag, { digest: actual.value, checkedAt: Date.now() });
   }
 
   /**
@@ -182,8 +188,9 @@ export class Mirror {
    * returns false when the store lacks it.
    */
   async linkIfStored(repository: string, digest: Digest): Promise<boolean> {
-    if (await this.storage.isBlobLinked(repository, digest)) return true;
+    // Stored first: a link may outlive its blob (gc), and then the blob is fetched again.
     if ((await this.storage.blobSize(digest)) === undefined) return false;
+    if (await this.storage.isBlobLinked(repository, digest)) return true;
     try {
       const head = await this.upstream.request({
         method: 'HEAD',
@@ -197,7 +204,7 @@ export class Mirror {
         throw this.unavailable(`blob ${repository}@${digest.value}`, error);
       throw error;
     }
-    await this.storage.linkBlob(repository, digest);
+    await this.lock.shared(() => this.storage.linkBlob(repository, digest));
     return true;
   }
 
@@ -301,7 +308,7 @@ export class Mirror {
           `the upstream sent bytes with digest ${digest.algorithm}:${actual} for blob ${repository}@${digest.value}`,
         );
       await this.storage.moveInto(temp, this.storage.blobPath(digest));
-      await this.storage.linkBlob(repository, digest);
+      await this.lock.shared(() => this.storage.linkBlob(repository, digest));
       if (held) await toClient(held);
       out.end();
     } catch (error) {

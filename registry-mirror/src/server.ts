@@ -9,8 +9,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { Authenticator, type Principal, parseScopes, sha256Token } from './auth.js';
 import { type Action, type FilledOptions, fillOptions, type RegistryMirrorOptions } from './config.js';
 import { RegistryError, toError } from './errors.js';
+import { GarbageCollector, type GcOptions, type GcReport } from './gc.js';
 import { MANIFEST_MAX_BYTES, MEDIA_TYPES, parseManifest } from './manifests.js';
 import { Mirror } from './mirror.js';
+import { ReferenceLock } from './reference-lock.js';
 import {
   checkDigest,
   checkName,
@@ -33,6 +35,24 @@ interface Context {
   uploads: Uploads;
   auth: Authenticator;
   mirror: Mirror | undefined;
+  /** Taken (shared) by every write that adds a reference to a stored blob; see gc.ts. */
+  lock: ReferenceLock;
+}
+
+/** The collector of each app buildRegistry made, for collectRegistryGarbage. */
+const collectors = new WeakMap<FastifyInstance, (options: GcOptions) => Promise<GcReport>>();
+/** How many apps of this process use each storage root: the last to close removes server.json. */
+const openRoots = new Map<string, number>();
+
+/**
+ * Run a garbage collection in the registry `app` (from buildRegistry), under its lock: safe with
+ * pushes in flight whatever the grace period. The grace period defaults to options.gc.graceSeconds,
+ * the upload age to options.uploadExpirySeconds.
+ */
+export function collectRegistryGarbage(app: FastifyInstance, options: GcOptions = {}): Promise<GcReport> {
+  const collect = collectors.get(app);
+  if (!collect) return Promise.reject(new Error('collectRegistryGarbage: not an app of buildRegistry'));
+  return collect(options);
 }
 
 /** A request under /v2/ after dispatch: who asks, about which repository. */
@@ -65,6 +85,11 @@ export async function buildRegistry(input: RegistryMirrorOptions): Promise<Fasti
   const storage = await Storage.open(options.root);
   const uploads = new Uploads(storage, options.uploadExpirySeconds * 1000);
   await uploads.purgeExpired();
+  const lock = new ReferenceLock();
+  const collector = new GarbageCollector(storage, lock, uploads);
+  // server.json tells a `gc` process that a server uses this root (see gc.ts).
+  await storage.writeServerFile({ pid: process.pid, startedAt: Date.now() });
+  openRoots.set(storage.root, (openRoots.get(storage.root) ?? 0) + 1);
   const app = Fastify({
     logger: options.logger,
     exposeHeadRoutes: false,
@@ -77,9 +102,17 @@ export async function buildRegistry(input: RegistryMirrorOptions): Promise<Fasti
     uploads,
     auth: new Authenticator(options.auth),
     mirror: options.upstream
-      ? new Mirror(storage, new UpstreamClient(options.upstream), options.upstream, app.log)
+      ? new Mirror(storage, new UpstreamClient(options.upstream), options.upstream, app.log, lock)
       : undefined,
+    lock,
   };
+  collectors.set(app, (gc) =>
+    collector.run({
+      graceSeconds: gc.graceSeconds ?? options.gc.graceSeconds,
+      uploadMaxAgeSeconds: gc.uploadMaxAgeSeconds ?? options.uploadExpirySeconds,
+      dryRun: gc.dryRun ?? false,
+    }),
+  );
   const purge = setInterval(
     () => {
       uploads.purgeExpired().catch((error) => app.log.warn({ err: error }, 'purging expired uploads failed'));
@@ -87,7 +120,39 @@ export async function buildRegistry(input: RegistryMirrorOptions): Promise<Fasti
     60 * 60 * 1000,
   );
   purge.unref();
-  app.addHook('onClose', async () => clearInterval(purge));
+  const gcTimer =
+    options.gc.intervalSeconds > 0
+      ? setInterval(() => {
+          if (collector.busy) return;
+          collector
+            .run({ graceSeconds: options.gc.graceSeconds, uploadMaxAgeSeconds: options.uploadExpirySeconds })
+            .then(
+              (report) =>
+                app.log.info(
+                  {
+                    blobs: report.blobs.length,
+                    manifests: report.manifests.length,
+                    uploads: report.uploads.length,
+                    bytesFreed: report.bytesFreed,
+                  },
+                  'garbage collection done',
+                ),
+              (error: unknown) => app.log.error({ err: error }, 'garbage collection failed'),
+            );
+        }, options.gc.intervalSeconds * 1000)
+      : undefined;
+  gcTimer?.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(purge);
+    clearInterval(gcTimer);
+    await collector.idle();
+    const open = (openRoots.get(storage.root) ?? 1) - 1;
+    if (open > 0) openRoots.set(storage.root, open);
+    else {
+      openRoots.delete(storage.root);
+      await storage.removeServerFile(process.pid);
+    }
+  });
 
   // Every body is handed to the handlers as the raw stream, whatever its Content-Type.
   app.removeAllContentTypeParsers();
@@ -334,16 +399,20 @@ async function startUpload(ctx: Context, call: Call): Promise<FastifyReply> {
   if (mount !== undefined) {
     // A mount that cannot be done falls back to an upload session, as the spec says.
     const digest = parseDigest(mount);
-    if (
+    const mounted =
       digest &&
       from !== undefined &&
       isValidName(from) &&
       call.principal.can(from, 'pull') &&
-      (await ctx.storage.isBlobLinked(from, digest)) &&
-      (await ctx.storage.blobSize(digest)) !== undefined
-    ) {
+      (await ctx.lock.shared(async () => {
+        // Touched before it is linked: a mount is a pusher's interest, and gc's grace counts from it.
+        if (!(await ctx.storage.isBlobLinked(from, digest)) || !(await ctx.storage.touchBlob(digest)))
+          return false;
+        await ctx.storage.linkBlob(call.repository, digest);
+        return true;
+      }));
+    if (digest && mounted) {
       await discardBody(call.request);
-      await ctx.storage.linkBlob(call.repository, digest);
       return blobCreated(call, digest.value);
     }
   }
@@ -357,7 +426,7 @@ async function startUpload(ctx: Context, call: Call): Promise<FastifyReply> {
       await ctx.uploads.cancel(call.repository, session.id).catch(() => undefined);
       throw error;
     }
-    await ctx.storage.linkBlob(call.repository, digest);
+    await ctx.lock.shared(() => ctx.storage.linkBlob(call.repository, digest));
     return blobCreated(call, digest.value);
   }
   await discardBody(call.request);
@@ -387,7 +456,7 @@ async function upload(ctx: Context, call: Call, id: string): Promise<FastifyRepl
       const digest = checkDigest(first(queryOf(call.request).digest));
       const range = await chunkRange(call, id, size);
       await ctx.uploads.complete(repository, id, digest, bodyOf(call.request), range);
-      await ctx.storage.linkBlob(repository, digest);
+      await ctx.lock.shared(() => ctx.storage.linkBlob(repository, digest));
       return blobCreated(call, digest.value);
     }
   }
@@ -441,7 +510,11 @@ async function blob(ctx: Context, call: Call, ref: string): Promise<FastifyReply
         ).toBody(),
       );
   }
-  if (request.method === 'HEAD') return reply.code(200).header('content-length', size).send();
+  if (request.method === 'HEAD') {
+    // A HEAD is how a pusher asks before skipping an upload: gc's grace period counts from it.
+    await storage.touchBlob(digest).catch(() => false);
+    return reply.code(200).header('content-length', size).send();
+  }
   if (range) {
     reply
       .code(206)
@@ -537,6 +610,35 @@ async function getManifest(ctx: Context, call: Call, reference: string): Promise
   return reply.send(data);
 }
 
+/** Conditional tag writes, one at a time per repository and tag. */
+const tagWrites = new (class KeyedQueue {
+  readonly #tails = new Map<string, Promise<unknown>>();
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.catch(() => undefined);
+    this.#tails.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+})();
+
+/** `If-Match: "<digest>"` (the tag must point there) or `If-None-Match: *` (no such tag yet). */
+function tagCondition(
+  headers: Record<string, string | string[] | undefined>,
+): { type: 'match'; digest: string } | { type: 'none' } | undefined {
+  const match = headers['if-match'];
+  if (typeof match === 'string' && match.trim() !== '') {
+    return { type: 'match', digest: match.trim().replace(/^W\//, '').replace(/^"|"$/g, '') };
+  }
+  const noneMatch = headers['if-none-match'];
+  if (typeof noneMatch === 'string' && noneMatch.trim() === '*') return { type: 'none' };
+  return undefined;
+}
+
 async function putManifest(ctx: Context, call: Call, reference: string): Promise<FastifyReply> {
   refuseOnMirror(ctx, 'push');
   authorize(ctx, call, 'push');
@@ -568,53 +670,83 @@ async function putManifest(ctx: Context, call: Call, reference: string): Promise
       { detail: { digest: requested.value } },
     );
 
-  // Everything the manifest points to must be here already: no dangling images.
-  for (const ref of parsed.blobs) {
-    const size = (await storage.isBlobLinked(repository, ref.digest))
-      ? await storage.blobSize(ref.digest)
-      : undefined;
-    if (size === undefined)
-      throw new RegistryError(
-        'MANIFEST_BLOB_UNKNOWN',
-        `the manifest references blob ${ref.digest.value}, which is not in repository ${repository}; push it first`,
-        { detail: { digest: ref.digest.value } },
-      );
-    if (size !== ref.size)
-      throw new RegistryError(
-        'MANIFEST_INVALID',
-        `manifest invalid: its descriptor of blob ${ref.digest.value} says ${ref.size} bytes, the blob has ${size}`,
-        { detail: { digest: ref.digest.value } },
-      );
-  }
-  for (const ref of parsed.manifests) {
-    if (!(await storage.manifestLink(repository, ref.digest)))
-      throw new RegistryError(
-        'MANIFEST_BLOB_UNKNOWN',
-        `the index references manifest ${ref.digest.value}, which is not in repository ${repository}; push it first`,
-        { detail: { digest: ref.digest.value } },
-      );
-  }
+  // From the check that its blobs are here to its link, under the lock: no gc sweep in between.
+  await ctx.lock.shared(async () => {
+    // Everything the manifest points to must be here already: no dangling images. Each is
+    // touched before it is checked (see gc.ts): a gc process beside us sees it, or we see it gone.
+    for (const ref of parsed.blobs) {
+      const size =
+        (await storage.isBlobLinked(repository, ref.digest)) && (await storage.touchBlob(ref.digest))
+          ? await storage.blobSize(ref.digest)
+          : undefined;
+      if (size === undefined)
+        throw new RegistryError(
+          'MANIFEST_BLOB_UNKNOWN',
+          `the manifest references blob ${ref.digest.value}, which is not in repository ${repository}; push it first`,
+          { detail: { digest: ref.digest.value } },
+        );
+      if (size !== ref.size)
+        throw new RegistryError(
+          'MANIFEST_INVALID',
+          `manifest invalid: its descriptor of blob ${ref.digest.value} says ${ref.size} bytes, the blob has ${size}`,
+          { detail: { digest: ref.digest.value } },
+        );
+    }
+    for (const ref of parsed.manifests) {
+      if (!(await storage.manifestLink(repository, ref.digest)) || !(await storage.touchBlob(ref.digest)))
+        throw new RegistryError(
+          'MANIFEST_BLOB_UNKNOWN',
+          `the index references manifest ${ref.digest.value}, which is not in repository ${repository}; push it first`,
+          { detail: { digest: ref.digest.value } },
+        );
+    }
 
-  await storage.writeBlob(digest, data);
-  await storage.linkManifest(repository, digest, {
-    digest: digest.value,
-    mediaType: parsed.mediaType,
-    size: data.length,
-  });
-  if (parsed.subject) {
-    const descriptor: ReferrerDescriptor = {
-      mediaType: parsed.mediaType,
-      digest: digest.value,
-      size: data.length,
-      ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
-      ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+    const now = Date.now();
+    const tags = [...(byDigest ? [] : [reference]), ...extraTags];
+    const store = async () => {
+      await storage.writeBlob(digest, data);
+      await storage.linkManifest(repository, digest, {
+        digest: digest.value,
+        mediaType: parsed.mediaType,
+        size: data.length,
+      });
+      if (parsed.subject) {
+        const descriptor: ReferrerDescriptor = {
+          mediaType: parsed.mediaType,
+          digest: digest.value,
+          size: data.length,
+          ...(parsed.artifactType ? { artifactType: parsed.artifactType } : {}),
+          ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+        };
+        await storage.addReferrer(repository, parsed.subject.digest, descriptor, digest);
+        reply.header('oci-subject', parsed.subject.digest.value);
+      }
+      for (const tag of tags) await storage.setTag(repository, tag, { digest: digest.value, checkedAt: now });
     };
-    await storage.addReferrer(repository, parsed.subject.digest, descriptor, digest);
-    reply.header('oci-subject', parsed.subject.digest.value);
-  }
-  const now = Date.now();
-  for (const tag of [...(byDigest ? [] : [reference]), ...extraTags])
-    await storage.setTag(repository, tag, { digest: digest.value, checkedAt: now });
+    if (byDigest) {
+      await store();
+    } else {
+      // Writes of one tag go one at a time, so a conditional one (If-Match / If-None-Match: the
+      // compare-and-set a read-modify-write client such as the plugin index needs) is checked and
+      // made with no other write of the tag in between. It is checked before anything is written.
+      const condition = tagCondition(request.headers);
+      await tagWrites.run(`${repository}:${reference}`, async () => {
+        if (condition) {
+          const current = (await storage.tag(repository, reference))?.digest ?? null;
+          const ok = condition.type === 'none' ? current === null : current === condition.digest;
+          if (!ok) {
+            throw new RegistryError(
+              'PRECONDITION_FAILED',
+              `tag ${reference} of ${repository} points at ${current ?? 'nothing'}, not ${condition.type === 'none' ? 'nothing' : condition.digest} as If-${condition.type === 'none' ? 'None-' : ''}Match requires; read it again and retry`,
+              { detail: { tag: reference, current } },
+            );
+          }
+        }
+        await store();
+      });
+    }
+    ctx.lock.journal(repository, digest.value);
+  });
   return reply
     .code(201)
     .header('location', `/v2/${repository}/manifests/${digest.value}`)

@@ -11,16 +11,20 @@
  *   <root>/repositories/<name>/_manifests/tags/<tag>   the digest a tag points to (JSON)
  *   <root>/repositories/<name>/_referrers/<alg>/<subject hex>/<alg>-<hex>   the descriptor of a
  *                                                      manifest whose `subject` is that digest
+ *   <root>/server.json                                 the pid of a server using the root (for gc)
+ *
+ * A blob's mtime is when something last showed interest in it (uploaded, mounted, HEAD, named by
+ * a manifest PUT): the garbage collector's grace period counts from there.
  *
  * Names and tags are checked against the spec's grammars before they get here: neither can hold
  * `..`, and no repository path component starts with `_` or `.`, so `_layers` and friends never
  * collide with a repository.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode, RegistryConfigError } from './errors.js';
-import type { Digest } from './references.js';
+import { type Digest, parseDigest } from './references.js';
 
 /** What the repository keeps about one of its manifests. */
 export interface ManifestLink {
@@ -44,6 +48,27 @@ export interface ReferrerDescriptor {
   annotations?: Record<string, string>;
 }
 
+/** A blob in the store, as the garbage collector lists it. */
+export interface StoredBlob {
+  digest: Digest;
+  size: number;
+  mtimeMs: number;
+}
+
+/** A manifest revision of a repository, as the garbage collector lists it. */
+export interface StoredManifest {
+  digest: Digest;
+  link: ManifestLink;
+  /** When the revision link was (last) written: a re-push rewrites it. */
+  mtimeMs: number;
+}
+
+/** What `<root>/server.json` says about the server that uses the root. */
+export interface ServerFile {
+  pid: number;
+  startedAt: number;
+}
+
 /** Temp files older than this at start are a crashed writer's, not a live one's. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
@@ -57,6 +82,15 @@ async function readJson<T>(path: string): Promise<T | undefined> {
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch (error) {
     if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+async function readdirOrEmpty(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch (error) {
+    if (isMissing(error)) return [];
     throw error;
   }
 }
@@ -164,10 +198,67 @@ export class Storage {
     }
   }
 
-  /** Store bytes already verified against `digest` (manifests). */
+  /** Store bytes already verified against `digest` (manifests); touches a blob already there. */
   async writeBlob(digest: Digest, data: Buffer): Promise<void> {
-    if ((await this.blobSize(digest)) === data.length) return;
+    if ((await this.blobSize(digest)) === data.length && (await this.touchBlob(digest))) return;
     await this.writeAtomic(this.blobPath(digest), data);
+  }
+
+  /**
+   * Set a blob's mtime to now, because something is about to reference it; false when it is not
+   * stored. Done before the existence check of a write, so that a collector that lists the blob as
+   * old either deletes it first (and the write sees it missing) or sees it young and keeps it.
+   */
+  async touchBlob(digest: Digest): Promise<boolean> {
+    const now = new Date();
+    try {
+      await utimes(this.blobPath(digest), now, now);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Every blob in the store (a walk of blobs/; files whose names are no digest are skipped). */
+  async listBlobs(): Promise<StoredBlob[]> {
+    const found: StoredBlob[] = [];
+    for (const algorithm of await readdirOrEmpty(this.blobsDir)) {
+      for (const shard of await readdirOrEmpty(join(this.blobsDir, algorithm))) {
+        for (const hex of await readdirOrEmpty(join(this.blobsDir, algorithm, shard))) {
+          const digest = parseDigest(`${algorithm}:${hex}`);
+          if (!digest || !hex.startsWith(shard)) continue;
+          const info = await stat(this.blobPath(digest)).catch(() => undefined);
+          if (info?.isFile()) found.push({ digest, size: info.size, mtimeMs: info.mtimeMs });
+        }
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Delete a blob unless it was touched at or after `cutoffMs`; its size when deleted. The blob is
+   * first renamed aside, then its mtime read again: a writer that touched it before the rename is
+   * seen (and the blob put back), one that touches it after finds it missing and says so, so no
+   * write can go on believing in a blob this deletes.
+   */
+  async removeBlobUnlessTouched(digest: Digest, cutoffMs: number): Promise<number | undefined> {
+    const path = this.blobPath(digest);
+    const aside = `${this.tempPath()}.gc`;
+    try {
+      await rename(path, aside);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    const info = await stat(aside);
+    if (info.mtimeMs >= cutoffMs) {
+      // Same digest, same bytes: if an upload put it back meanwhile, replacing it changes nothing.
+      await rename(aside, path);
+      return undefined;
+    }
+    await unlink(aside);
+    return info.size;
   }
 
   // --- repositories ----------------------------------------------------------------------
@@ -236,6 +327,41 @@ export class Storage {
     return removeFile(this.layerLinkPath(name, digest));
   }
 
+  /** The blobs the repository links (`_layers`). */
+  async blobLinks(name: string): Promise<Digest[]> {
+    const dir = join(this.repositoryDir(name), '_layers');
+    const found: Digest[] = [];
+    for (const algorithm of await readdirOrEmpty(dir))
+      for (const hex of await readdirOrEmpty(join(dir, algorithm))) {
+        const digest = parseDigest(`${algorithm}:${hex}`);
+        if (digest) found.push(digest);
+      }
+    return found;
+  }
+
+  /** The repository's manifest revisions, with the time each link was written. */
+  async manifestLinks(name: string): Promise<StoredManifest[]> {
+    const dir = join(this.repositoryDir(name), '_manifests', 'revisions');
+    const found: StoredManifest[] = [];
+    for (const algorithm of await readdirOrEmpty(dir))
+      for (const hex of await readdirOrEmpty(join(dir, algorithm))) {
+        const digest = parseDigest(`${algorithm}:${hex}`);
+        if (!digest) continue;
+        const path = this.revisionPath(name, digest);
+        const info = await stat(path).catch(() => undefined);
+        const link = info && (await readJson<ManifestLink>(path).catch(() => undefined));
+        if (info && link) found.push({ digest, link, mtimeMs: info.mtimeMs });
+      }
+    return found;
+  }
+
+  /** Unlink a manifest revision unless its link was written at or after `cutoffMs` (a re-push). */
+  async unlinkManifestUnlessTouched(name: string, digest: Digest, cutoffMs: number): Promise<boolean> {
+    const info = await stat(this.revisionPath(name, digest)).catch(() => undefined);
+    if (!info || info.mtimeMs >= cutoffMs) return false;
+    return this.unlinkManifest(name, digest);
+  }
+
   async linkManifest(name: string, digest: Digest, link: ManifestLink): Promise<void> {
     await this.writeAtomic(this.revisionPath(name, digest), JSON.stringify(link));
   }
@@ -291,6 +417,25 @@ export class Storage {
 
   async removeReferrer(name: string, subject: Digest, of: Digest): Promise<void> {
     await removeFile(join(this.referrersDir(name, subject), `${of.algorithm}-${of.hex}`));
+  }
+
+  // --- the server using the root -------------------------------------------------------------
+
+  private get serverFilePath(): string {
+    return join(this.root, 'server.json');
+  }
+
+  async writeServerFile(info: ServerFile): Promise<void> {
+    await this.writeAtomic(this.serverFilePath, JSON.stringify(info));
+  }
+
+  async readServerFile(): Promise<ServerFile | undefined> {
+    return readJson<ServerFile>(this.serverFilePath).catch(() => undefined);
+  }
+
+  /** Remove server.json if it is still `pid`'s. */
+  async removeServerFile(pid: number): Promise<void> {
+    if ((await this.readServerFile())?.pid === pid) await removeFile(this.serverFilePath);
   }
 
   async listReferrers(name: string, subject: Digest): Promise<ReferrerDescriptor[]> {

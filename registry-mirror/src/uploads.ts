@@ -27,6 +27,17 @@ export interface UploadStatus {
   size: number;
 }
 
+/** An upload session dropped (or, in a dry run, to be dropped) for its age. */
+export interface ExpiredUpload {
+  id: string;
+  /** Undefined when its info.json is unreadable (a session cut short by a crash). */
+  repository: string | undefined;
+  /** Bytes received so far. */
+  size: number;
+  /** How long it has been untouched. */
+  idleMs: number;
+}
+
 interface UploadInfo {
   repository: string;
   startedAt: number;
@@ -133,6 +144,8 @@ export class Uploads {
       const handle = await open(data, 'r');
       await handle.sync().finally(() => handle.close());
       await this.storage.moveInto(data, this.storage.blobPath(digest));
+      // The data's mtime is its last chunk's, maybe long ago: the grace period of gc counts from now.
+      await this.storage.touchBlob(digest);
       await this.remove(id);
       return size;
     });
@@ -145,14 +158,36 @@ export class Uploads {
 
   /** Drop sessions older than the expiry (abandoned by their clients). */
   async purgeExpired(now = Date.now()): Promise<void> {
+    await this.purge(this.expiryMs, { now });
+  }
+
+  /**
+   * Drop sessions untouched for longer than `maxAgeMs` (none with a request in flight here), or
+   * with `dryRun` only list them.
+   */
+  async purge(
+    maxAgeMs: number,
+    { now = Date.now(), dryRun = false }: { now?: number; dryRun?: boolean } = {},
+  ): Promise<ExpiredUpload[]> {
+    const expired: ExpiredUpload[] = [];
     for (const id of await readdir(this.storage.uploadsDir).catch(() => [] as string[])) {
       if (this.live.get(id)?.busy) continue;
       // The data file's mtime moves with every chunk; the directory's only at creation.
-      const info =
-        (await stat(join(this.dir(id), 'data')).catch(() => undefined)) ??
-        (await stat(this.dir(id)).catch(() => undefined));
-      if (info && now - info.mtimeMs > this.expiryMs) await this.remove(id);
+      const data = await stat(join(this.dir(id), 'data')).catch(() => undefined);
+      const info = data ?? (await stat(this.dir(id)).catch(() => undefined));
+      if (!info || now - info.mtimeMs <= maxAgeMs) continue;
+      const session = await readFile(join(this.dir(id), 'info.json'), 'utf8')
+        .then((text) => JSON.parse(text) as Partial<UploadInfo>)
+        .catch(() => undefined);
+      expired.push({
+        id,
+        repository: typeof session?.repository === 'string' ? session.repository : undefined,
+        size: data?.size ?? 0,
+        idleMs: now - info.mtimeMs,
+      });
+      if (!dryRun) await this.remove(id);
     }
+    return expired;
   }
 
   private async remove(id: string): Promise<void> {

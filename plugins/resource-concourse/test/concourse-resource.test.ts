@@ -30,14 +30,27 @@ function scriptHost(answer: Partial<RunResponse>) {
   };
 }
 
-const volume: VolumeRef = { handle: 'v-1', driver: 'naive', location: { type: 'host-path', path: '/srv/v-1' } };
-const build = { id: 42, name: '7', team: 'main', pipeline: 'app', job: 'unit', url: 'https://ci.example.com/builds/42' };
+const volume: VolumeRef = {
+  handle: 'v-1',
+  driver: 'naive',
+  location: { type: 'host-path', path: '/srv/v-1' },
+};
+const build = {
+  id: 42,
+  name: '7',
+  team: 'main',
+  pipeline: 'app',
+  job: 'unit',
+  url: 'https://ci.example.com/builds/42',
+};
 
 describe('check', () => {
   it('runs /opt/resource/check with source and a null version first, and returns its versions', async () => {
     const { host, requests } = scriptHost({ stdout: '[{"ref":"a"},{"ref":"b","n":3}]\n' });
     const { value } = await plugin.call('check', { source: { uri: 'x' } }, { host });
-    expect(requests).toEqual([{ path: '/opt/resource/check', args: [], stdin: '{"source":{"uri":"x"},"version":null}' }]);
+    expect(requests).toEqual([
+      { path: '/opt/resource/check', args: [], stdin: '{"source":{"uri":"x"},"version":null}' },
+    ]);
     // Concourse takes scalars as their text; versions are flat maps of strings.
     expect(value).toEqual({ versions: [{ ref: 'a' }, { ref: 'b', n: '3' }] });
   });
@@ -52,7 +65,9 @@ describe('check', () => {
     const { host } = scriptHost({ stdout: '{"ref":"a"}' });
     await expect(plugin.call('check', { source: {} }, { host })).rejects.toMatchObject({
       code: 'CONCOURSE_BAD_OUTPUT',
-      message: expect.stringMatching(/check of the resource type's image answered "\{\\"ref\\":\\"a\\"\}"; expected an array/),
+      message: expect.stringMatching(
+        /check of the resource type's image answered "\{\\"ref\\":\\"a\\"\}"; expected an array/,
+      ),
     });
   });
 });
@@ -134,5 +149,7 @@ describe('put', () => {
 });
 
 it('fails clearly where the host offers no containers', async () => {
-  await expect(plugin.call('check', { source: {} })).rejects.toMatchObject({ code: 'HOST_SERVICE_UNAVAILABLE' });
+  await expect(plugin.call('check', { source: {} })).rejects.toMatchObject({
+    code: 'HOST_SERVICE_UNAVAILABLE',
+  });
 });
