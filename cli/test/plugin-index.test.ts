@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EMPTY_CONFIG,
   EMPTY_CONFIG_DATA,
-  encodeIndex,
   INDEX_TAG,
+  indexArtifact,
   indexRepositoryOf,
   MEDIA_TYPES,
   OciClient,
@@ -549,22 +549,10 @@ describe('concurrent index updates', () => {
       schemaVersion: 1,
       plugins: { ...base.plugins, [name]: { repository: `x/${name}` } },
     };
-    const layer = toBlob(MEDIA_TYPES.pluginIndexLayer, encodeIndex(next));
-    const manifest: OciManifest = {
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPES.ociManifest,
-      artifactType: MEDIA_TYPES.pluginIndex,
-      config: EMPTY_CONFIG,
-      layers: [layer.descriptor],
-    };
+    const { layer, manifest } = indexArtifact(next);
     await client.pushBlob(repository, EMPTY_CONFIG, EMPTY_CONFIG_DATA);
     await client.pushBlob(repository, layer.descriptor, layer.data);
-    await client.pushManifest(
-      repository,
-      INDEX_TAG,
-      Buffer.from(JSON.stringify(manifest)),
-      MEDIA_TYPES.ociManifest,
-    );
+    await client.pushManifest(repository, INDEX_TAG, manifest, MEDIA_TYPES.ociManifest);
   }
 
   const add = (name: string) => (index: PluginIndex) => {

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export { processRuns } from '../harness/processes.js';
 
@@ -58,6 +59,34 @@ export async function startCcServer(args: string[], env: Record<string, string>)
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
     },
+  };
+}
+
+const run = promisify(execFile);
+
+/** What a `cc` command ended with. */
+export interface CcResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `cc ARGV…` as a user runs it, in an environment of the test's (CONVEYOR_HOME: where `cc up`
+ * saved its target) and none of the caller's CONVEYOR_* variables; never rejects.
+ */
+export function ccCommand(env: Record<string, string>): (...argv: string[]) => Promise<CcResult> {
+  return async (...argv) => {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVEYOR_')));
+    try {
+      const { stdout, stderr } = await run(process.execPath, [runJs, ...argv], {
+        env: { ...base, NO_COLOR: '1', ...env },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
   };
 }
 

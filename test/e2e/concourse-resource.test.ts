@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerdUnavailable, startContainerd, type TestContainerd } from '../harness/containerd.js';
 import {
@@ -14,10 +11,7 @@ import {
   type TestRegistry,
 } from '../harness/docker-registry.js';
 import { buildBusyboxImage, busyboxUnavailable, imageScratch } from '../harness/oci-images.js';
-import { type CcServer, startCcServer } from './cc-server.js';
-
-const run = promisify(execFile);
-const runJs = fileURLToPath(new URL('../../cli/bin/run.js', import.meta.url));
+import { type CcServer, ccCommand, startCcServer } from './cc-server.js';
 
 const unavailable = containerdUnavailable() ?? dockerRegistryUnavailable() ?? busyboxUnavailable();
 
@@ -146,20 +140,7 @@ describe.skipIf(unavailable !== undefined)(
       const file = join(scratch, `${name}.yaml`);
       await writeFile(file, serverConfig);
       const server: CcServer = await startCcServer(['--data-dir', join(home, 'data'), '--config', file], env);
-      const cc = async (...argv: string[]) => {
-        const base = Object.fromEntries(
-          Object.entries(process.env).filter(([k]) => !k.startsWith('CONVEYOR_')),
-        );
-        try {
-          const { stdout, stderr } = await run(process.execPath, [runJs, ...argv], {
-            env: { ...base, NO_COLOR: '1', ...env },
-          });
-          return { code: 0, stdout, stderr };
-        } catch (error) {
-          const e = error as { code: number; stdout: string; stderr: string };
-          return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-        }
-      };
+      const cc = ccCommand(env);
       return { server, cc };
     }
 

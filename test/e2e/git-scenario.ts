@@ -1,15 +1,9 @@
-import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { type GitDaemon, startGitDaemon, type TestRepo } from '../harness/git-daemon.js';
-import { apiClient, type CcServer, eventually, startCcServer } from './cc-server.js';
-
-const runJs = fileURLToPath(new URL('../../cli/bin/run.js', import.meta.url));
-const run = promisify(execFile);
+import { apiClient, type CcServer, ccCommand, eventually, startCcServer } from './cc-server.js';
 
 interface Build {
   id: number;
@@ -59,18 +53,7 @@ export async function startGitScenario(options: GitScenarioOptions = {}): Promis
   args.push('--config', file);
   let server = await startCcServer(args, env);
 
-  const cc = async (...argv: string[]) => {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVEYOR_')));
-    try {
-      const { stdout, stderr } = await run(process.execPath, [runJs, ...argv], {
-        env: { ...base, NO_COLOR: '1', ...env },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cc = ccCommand(env);
 
   const runPipeline = async () => {
     const pipeline = join(home, 'pipeline.yml');

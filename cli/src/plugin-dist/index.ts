@@ -54,6 +54,7 @@ export {
   INDEX_TAG,
   type IndexUpdate,
   type IndexUpdateOptions,
+  indexArtifact,
   indexRepositoryOf,
   type PluginIndex,
   type PluginIndexEntry,

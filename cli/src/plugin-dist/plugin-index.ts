@@ -159,7 +159,7 @@ export async function readPluginIndex(
 }
 
 /** The index as an OCI manifest: the empty config and one layer, the JSON. */
-function indexArtifact(index: PluginIndex): { layer: Blob; manifest: Buffer } {
+export function indexArtifact(index: PluginIndex): { layer: Blob; manifest: Buffer } {
   const layer = toBlob(MEDIA_TYPES.pluginIndexLayer, encodeIndex(index));
   const manifest: OciManifest = {
     schemaVersion: 2,
