@@ -1,4 +1,5 @@
 import { closestKey } from '../problems.js';
+import { CONCOURSE_RESOURCE_TYPE } from '../resource-type-images.js';
 import type { YamlPath } from '../yaml-source.js';
 import { type Findings, isRecord } from './findings.js';
 import { compileGlob } from './globs.js';
@@ -117,6 +118,14 @@ function checkResourceTypes(
   const candidates = [...custom, ...(typeof known === 'function' ? [] : known)];
   const check = (type: string | undefined, segments: YamlPath, self?: string, image = false) => {
     if (type === undefined) return;
+    // The plugin that runs Concourse resource-type images has no image of its own to run.
+    if (type.split('@')[0] === CONCOURSE_RESOURCE_TYPE && imageTypes.length > 0 && !custom.includes(type)) {
+      findings.error(
+        segments,
+        `\`${CONCOURSE_RESOURCE_TYPE}\` runs Concourse resource-type images and is not named directly: declare the image as one of the pipeline's resource_types (\`type: registry-image\`, \`source: {repository: …}\`) and give the resource that type`,
+      );
+      return;
+    }
     if ((custom.includes(type) && type !== self) || isKnownType(type, known)) return;
     if (image && imageTypes.includes(type)) return;
     const suggestion = closestKey(type, candidates);

@@ -68,6 +68,22 @@ describe('registry-image and docker-image in pipelines', () => {
   });
 });
 
+it('refuses the concourse plugin named directly, and says how to declare an image instead', () => {
+  const text = yaml(
+    'resources:',
+    '- name: r',
+    '  type: concourse',
+    '  source: {}',
+    'jobs:',
+    '- name: test',
+    '  plan:',
+    '  - get: r',
+  );
+  const problems = problemsOf(text, options);
+  expect(brief(problems)).toEqual(['3:9 resources[0].type error']);
+  expect(problems[0]?.message).toMatch(/declare the image as one of the pipeline's resource_types/);
+});
+
 describe('the image a registry-image source names', () => {
   it('is a tag of the repository, latest by default, or the digest a version pins', () => {
     expect(imageFromSource({ repository: 'busybox' })).toEqual({ type: 'oci', reference: 'busybox:latest' });
