@@ -59,34 +59,18 @@ for (const [file] of kinds) {
 }
 methods += `import type * as host from './host.generated.js';\n`;
 for (const [file, type] of kinds) {
-  const schema = JSON.parse(readFileSync(join(pluginSchemas, `${file}.json`), 'utf8'));
-  methods += `\n/** The methods of a ${file} plugin: what each takes and what it answers. */\nexport interface ${type}Methods {\n`;
-  for (const m of schema['x-methods']) {
-    const cap = m[0].toUpperCase() + m.slice(1);
-    for (const suffix of ['Request', 'Response']) {
-      if (!schema.$defs[`${cap}${suffix}`])
-        throw new Error(`${file}.json: x-methods names ${m} but $defs has no ${cap}${suffix}`);
-    }
-    methods += `  ${m}: { request: ${camel(file)}.${cap}Request; response: ${camel(file)}.${cap}Response };\n`;
-  }
-  methods += '}\n';
+  methods += methodMap(file, type, `The methods of a ${file} plugin: what each takes and what it answers.`);
 }
 methods += `\n/** Method names of each kind, in schema order, for run-time checks. */\nexport const methodNames = {\n`;
-for (const [file] of kinds) {
-  const schema = JSON.parse(readFileSync(join(pluginSchemas, `${file}.json`), 'utf8'));
-  methods += `  '${file}': ${JSON.stringify(schema['x-methods']).replaceAll('"', "'").replaceAll(',', ', ')},\n`;
-}
+for (const [file] of kinds) methods += `  '${file}': ${methodNamesOf(file)},\n`;
 methods += '} as const;\n';
 // The host's services to plugins (context.host), the same way.
-{
-  const schema = JSON.parse(readFileSync(join(pluginSchemas, 'host.json'), 'utf8'));
-  methods += `\n/** The services the host offers a plugin during a call: what each takes and answers. */\nexport interface HostMethods {\n`;
-  for (const m of schema['x-methods']) {
-    const cap = m[0].toUpperCase() + m.slice(1);
-    methods += `  ${m}: { request: host.${cap}Request; response: host.${cap}Response };\n`;
-  }
-  methods += `}\n\n/** The host's service methods, for run-time checks. */\nexport const hostMethodNames = ${JSON.stringify(schema['x-methods']).replaceAll('"', "'").replaceAll(',', ', ')} as const;\n`;
-}
+methods += methodMap(
+  'host',
+  'Host',
+  'The services the host offers a plugin during a call: what each takes and answers.',
+);
+methods += `\n/** The host's service methods, for run-time checks. */\nexport const hostMethodNames = ${methodNamesOf('host')} as const;\n`;
 outputs.set(join(root, 'plugin-api/src/generated/methods.generated.ts'), methods);
 
 let drift = 0;
@@ -103,6 +87,29 @@ for (const [out, ts] of outputs) {
   }
 }
 if (drift) process.exit(1);
+
+/** `export interface <Type>Methods` from a schema's x-methods, each with its Request and Response. */
+function methodMap(file, type, doc) {
+  const schema = readSchema(file);
+  let map = `\n/** ${doc} */\nexport interface ${type}Methods {\n`;
+  for (const m of schema['x-methods']) {
+    const cap = m[0].toUpperCase() + m.slice(1);
+    for (const suffix of ['Request', 'Response']) {
+      if (!schema.$defs[`${cap}${suffix}`])
+        throw new Error(`${file}.json: x-methods names ${m} but $defs has no ${cap}${suffix}`);
+    }
+    map += `  ${m}: { request: ${camel(file)}.${cap}Request; response: ${camel(file)}.${cap}Response };\n`;
+  }
+  return `${map}}\n`;
+}
+
+function methodNamesOf(file) {
+  return JSON.stringify(readSchema(file)['x-methods']).replaceAll('"', "'").replaceAll(',', ', ');
+}
+
+function readSchema(file) {
+  return JSON.parse(readFileSync(join(pluginSchemas, `${file}.json`), 'utf8'));
+}
 
 function camel(s) {
   return s.replace(/-(\w)/g, (_, c) => c.toUpperCase());

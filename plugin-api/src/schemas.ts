@@ -82,16 +82,7 @@ export function methodSchemaValidator(
   method: string,
   direction: 'request' | 'response',
 ): Validator<unknown> | undefined {
-  const key = `${kind}/${method}/${direction}`;
-  let validator = methodValidators.get(key);
-  if (!validator) {
-    const def = `${method[0]?.toUpperCase()}${method.slice(1)}${direction === 'request' ? 'Request' : 'Response'}`;
-    const validate = pluginApiAjv().getSchema(`${schemaBase}${kindSchema[kind]}#/$defs/${def}`);
-    if (!validate) return undefined;
-    validator = toValidator(validate);
-    methodValidators.set(key, validator);
-  }
-  return validator;
+  return messageValidator(kindSchema[kind], method, direction);
 }
 
 /**
@@ -102,11 +93,20 @@ export function hostSchemaValidator(
   method: string,
   direction: 'request' | 'response',
 ): Validator<unknown> | undefined {
-  const key = `host/${method}/${direction}`;
+  return messageValidator('host.json', method, direction);
+}
+
+/** `<Method>Request` or `<Method>Response` of a schema file's $defs, compiled once. */
+function messageValidator(
+  file: string,
+  method: string,
+  direction: 'request' | 'response',
+): Validator<unknown> | undefined {
+  const key = `${file}/${method}/${direction}`;
   let validator = methodValidators.get(key);
   if (!validator) {
     const def = `${method[0]?.toUpperCase()}${method.slice(1)}${direction === 'request' ? 'Request' : 'Response'}`;
-    const validate = pluginApiAjv().getSchema(`${schemaBase}host.json#/$defs/${def}`);
+    const validate = pluginApiAjv().getSchema(`${schemaBase}${file}#/$defs/${def}`);
     if (!validate) return undefined;
     validator = toValidator(validate);
     methodValidators.set(key, validator);

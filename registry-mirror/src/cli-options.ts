@@ -3,7 +3,7 @@
  * (or, for the `gc` subcommand, of collectGarbage). Flags beat the config file.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { sha256Token } from './auth.js';
 import {
   type AuthOptions,
@@ -40,6 +40,19 @@ export const USAGE = `usage: node registry-mirror/dist/main.js [--config FILE] [
   --gc-grace DURATION        keep blobs touched this recently, referenced or not (default 1h)
   --log                      log requests (JSON lines on stdout)
   --help                     this text`;
+
+/** The flags of `args`; an unknown or malformed one is refused with the usage text. */
+function parseFlags<const T extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: T,
+  usage: string,
+) {
+  try {
+    return parseArgs({ args, strict: true, allowPositionals: false, options }).values;
+  } catch (error) {
+    return invalid(`${(error as Error).message}\n\n${usage}`);
+  }
+}
 
 function invalid(message: string): never {
   throw new RegistryConfigError('CC_E_REGISTRY_CONFIG_INVALID', message);
@@ -122,28 +135,19 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
 
 /** The gc subcommand's options: the config file's, then the flags over them. */
 export async function gcOptionsFromArgs(args: string[]): Promise<GcCommandOptions | 'help'> {
-  let parsed: ReturnType<typeof parse>;
-  const parse = () =>
-    parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        root: { type: 'string' },
-        grace: { type: 'string' },
-        'upload-max-age': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    });
-  try {
-    parsed = parse();
-  } catch (error) {
-    invalid(`${(error as Error).message}\n\n${GC_USAGE}`);
-  }
-  const flags = parsed!.values;
+  const flags = parseFlags(
+    args,
+    {
+      config: { type: 'string' },
+      root: { type: 'string' },
+      grace: { type: 'string' },
+      'upload-max-age': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    GC_USAGE,
+  );
   if (flags.help) return 'help';
   const options = flags.config === undefined ? {} : await readConfigFile(flags.config);
   if (flags.root !== undefined) options.root = flags.root;
@@ -167,38 +171,29 @@ export async function optionsFromArgs(
   args: string[],
   env = process.env,
 ): Promise<RegistryMirrorOptions | 'help'> {
-  let parsed: ReturnType<typeof parse>;
-  const parse = () =>
-    parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        root: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        token: { type: 'string', multiple: true },
-        anonymous: { type: 'string' },
-        'auth-scheme': { type: 'string' },
-        realm: { type: 'string' },
-        upstream: { type: 'string' },
-        'upstream-username': { type: 'string' },
-        'upstream-password': { type: 'string' },
-        'tag-ttl': { type: 'string' },
-        'no-delete': { type: 'boolean' },
-        'gc-interval': { type: 'string' },
-        'gc-grace': { type: 'string' },
-        log: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    });
-  try {
-    parsed = parse();
-  } catch (error) {
-    invalid(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  const flags = parsed!.values;
+  const flags = parseFlags(
+    args,
+    {
+      config: { type: 'string' },
+      root: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      token: { type: 'string', multiple: true },
+      anonymous: { type: 'string' },
+      'auth-scheme': { type: 'string' },
+      realm: { type: 'string' },
+      upstream: { type: 'string' },
+      'upstream-username': { type: 'string' },
+      'upstream-password': { type: 'string' },
+      'tag-ttl': { type: 'string' },
+      'no-delete': { type: 'boolean' },
+      'gc-interval': { type: 'string' },
+      'gc-grace': { type: 'string' },
+      log: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    USAGE,
+  );
   if (flags.help) return 'help';
 
   const options = flags.config === undefined ? {} : await readConfigFile(flags.config);
