@@ -15,6 +15,7 @@ import { runPutStep } from './put-step.js';
 import { SecretSet } from './redaction.js';
 import { ResourceLedger } from './resource-ledger.js';
 import type { RunScope } from './run-scope.js';
+import { runtimeInfoOnce } from './runtime-info.js';
 import { runSetPipelineStep } from './set-pipeline-step.js';
 import { runTaskStep } from './task-step.js';
 import type { ExecutorDeps } from './types.js';
@@ -30,7 +31,7 @@ export class BuildRun implements BuildContext {
   readonly secrets = new SecretSet();
   readonly putResults = new Map<string, PutResult>();
   readonly killGracePeriodMs: number;
-  #runtimeInfo: Promise<runtime.InfoResponse> | undefined;
+  readonly #runtimeInfo: () => Promise<runtime.InfoResponse>;
 
   constructor(deps: ExecutorDeps, killGracePeriodMs: number) {
     this.deps = deps;
@@ -44,14 +45,11 @@ export class BuildRun implements BuildContext {
       () => deps.now?.() ?? Date.now(),
     );
     this.ledger = new ResourceLedger(deps);
+    this.#runtimeInfo = runtimeInfoOnce(deps.runtime);
   }
 
   runtimeInfo(): Promise<runtime.InfoResponse> {
-    this.#runtimeInfo ??= this.deps.runtime.call('info', {}).catch((error: unknown) => {
-      this.#runtimeInfo = undefined;
-      throw error;
-    });
-    return this.#runtimeInfo;
+    return this.#runtimeInfo();
   }
 
   async interpolate<T>(value: T, scope: RunScope, what: string): Promise<T> {

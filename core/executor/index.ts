@@ -9,6 +9,7 @@ export {
 } from './resource-host.js';
 export { ARTIFACT_LABEL, ROLE_LABEL, STEP_LABEL } from './resource-ledger.js';
 export { runBuild } from './run-build.js';
+export { runtimeInfoOnce } from './runtime-info.js';
 export { type StopProcessOptions, stopProcess } from './stop-process.js';
 export type {
   BuildCaches,

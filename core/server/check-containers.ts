@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Labels } from '@conveyor/plugin-api';
 import { applyTrackedChanges, EXPIRES_LABEL, labelContainerRecords, type Pool } from '../db/index.js';
-import type { ResourceContainers } from '../executor/index.js';
-import { ROLE_LABEL } from '../executor/index.js';
+import { type ResourceContainers, ROLE_LABEL } from '../executor/index.js';
 import type { PluginClient } from '../plugins/index.js';
 
 export interface CheckContainersOptions {

@@ -1,9 +1,8 @@
-import type { runtime } from '@conveyor/plugin-api';
 import type { CheckResourceFn } from '../checker/index.js';
 import { type PipelineModel, resourceTypePlugin } from '../config/index.js';
 import { createInterpolator } from '../creds/index.js';
 import { getPipelineById, type Pool } from '../db/index.js';
-import { resourceImageHost } from '../executor/index.js';
+import { resourceImageHost, runtimeInfoOnce } from '../executor/index.js';
 import { ownerLabels } from '../gc/index.js';
 import type { PluginHost } from '../plugins/index.js';
 import { checkContainers } from './check-containers.js';
@@ -33,7 +32,7 @@ export function checkResourceWithPlugins(
   configured: ConfiguredPlugins,
   options: ResourceCheckOptions,
 ): CheckResourceFn {
-  let runtimeInfo: Promise<runtime.InfoResponse> | undefined;
+  const runtimeInfo = runtimeInfoOnce(configured.runtime);
   return async (resource, lastVersion, { signal }) => {
     const pipelineRow = await getPipelineById(pool, resource.pipelineId);
     const pipeline = pipelineRow?.config as PipelineModel | undefined;
@@ -53,13 +52,7 @@ export function checkResourceWithPlugins(
       ? resourceImageHost({
           runtime: configured.runtime,
           volumes: configured.volumes,
-          runtimeInfo: () => {
-            runtimeInfo ??= configured.runtime.call('info', {}).catch((error: unknown) => {
-              runtimeInfo = undefined;
-              throw error;
-            });
-            return runtimeInfo;
-          },
+          runtimeInfo,
           type: image,
           containers: checkContainers({
             pool,

@@ -141,7 +141,24 @@ describe.skipIf(unavailable !== undefined)(
       await writeFile(file, serverConfig);
       const server: CcServer = await startCcServer(['--data-dir', join(home, 'data'), '--config', file], env);
       const cc = ccCommand(env);
-      return { server, cc };
+      /** Sets the pipeline below as e2e, with the registry password as a var, and unpauses it. */
+      const setPipeline = async (registryPassword: string) => {
+        const pipelineFile = join(home, 'pipeline.yml');
+        await writeFile(pipelineFile, pipeline());
+        const set = await cc(
+          'set-pipeline',
+          '-p',
+          'e2e',
+          '-c',
+          pipelineFile,
+          '-v',
+          `registry-password=${registryPassword}`,
+          '--non-interactive',
+        );
+        expect(set.code, set.stderr + set.stdout).toBe(0);
+        expect((await cc('unpause-pipeline', '-p', 'e2e')).code).toBe(0);
+      };
+      return { server, cc, setPipeline };
     }
 
     const pipeline = () => {
@@ -181,7 +198,7 @@ jobs:
     };
 
     it('checks, gets and puts through /opt/resource in containerd, and fails clearly when a version has gone', async () => {
-      const { server, cc } = await startServer(
+      const { server, cc, setPipeline } = await startServer(
         'containerd',
         `runtime:
   plugin: containerd
@@ -193,20 +210,7 @@ volumes: { driver: naive, config: { root: ${join(scratch, 'volumes')} } }
 `,
       );
       try {
-        const file = join(scratch, 'pipeline.yml');
-        await writeFile(file, pipeline());
-        const set = await cc(
-          'set-pipeline',
-          '-p',
-          'e2e',
-          '-c',
-          file,
-          '-v',
-          `registry-password=${registry.credentials?.password}`,
-          '--non-interactive',
-        );
-        expect(set.code, set.stderr + set.stdout).toBe(0);
-        expect((await cc('unpause-pipeline', '-p', 'e2e')).code).toBe(0);
+        await setPipeline(registry.credentials?.password ?? '');
 
         // check: the image's /opt/resource/check, its versions in order.
         const check = await cc('check-resource', '-r', 'e2e/things');
@@ -255,26 +259,14 @@ volumes: { driver: naive, config: { root: ${join(scratch, 'volumes')} } }
     }, 600_000);
 
     it('on the local runtime, refuses to run the image and says which runtime to use', async () => {
-      const { server, cc } = await startServer(
+      const { server, cc, setPipeline } = await startServer(
         'local',
         `runtime: { plugin: local, config: { root: ${join(scratch, 'local-containers')} } }
 volumes: { driver: naive, config: { root: ${join(scratch, 'local-volumes')} } }
 `,
       );
       try {
-        const file = join(scratch, 'pipeline-local.yml');
-        await writeFile(file, pipeline());
-        const set = await cc(
-          'set-pipeline',
-          '-p',
-          'e2e',
-          '-c',
-          file,
-          '-v',
-          'registry-password=x',
-          '--non-interactive',
-        );
-        expect(set.code, set.stderr + set.stdout).toBe(0);
+        await setPipeline('x');
         const check = await cc('check-resource', '-r', 'e2e/things');
         expect(check.code).toBe(1);
         expect(check.stderr + check.stdout).toMatch(/Concourse resource-type image.*runtime: containerd/s);

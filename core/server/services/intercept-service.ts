@@ -10,7 +10,7 @@ import {
   type TerminalSize,
   ttyUnsupported,
 } from '../../api/index.js';
-import { stopProcess } from '../../executor/index.js';
+import { runtimeInfoOnce, stopProcess } from '../../executor/index.js';
 import type { CallInput, PluginClient } from '../../plugins/index.js';
 import { listBuildContainers } from './container-queries.js';
 import { matches, presentContainers } from './container-service.js';
@@ -33,17 +33,7 @@ const kAfterKillMs = 10_000;
 export function createInterceptService(deps: ApiServicesDeps): InterceptService {
   const runtimeName = deps.runtime.manifest.name;
   // The configured runtime does not change while the server runs: ask once, unless asking failed.
-  let info: Promise<runtime.InfoResponse> | undefined;
-  const runtimeInfo = () => {
-    if (info === undefined) {
-      const asked = deps.runtime.call('info', {});
-      asked.catch(() => {
-        if (info === asked) info = undefined;
-      });
-      info = asked;
-    }
-    return info;
-  };
+  const runtimeInfo = runtimeInfoOnce(deps.runtime);
 
   return {
     async prepare(request) {
