@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ApiDeps, type ApiOptions, buildApi, type PluginSummary } from '@conveyor/core/api';
+import { type RunningRegistry, startRegistryMirror } from '@conveyor/registry-mirror';
 import { InMemoryApiServices } from '@conveyor/test/harness/api-services.js';
 import { samplePluginSummaries } from '@conveyor/test/harness/plugin-summaries.js';
 
@@ -107,6 +108,29 @@ export function startCc(
 export async function tempHome(): Promise<{ home: string; cleanup: () => Promise<void> }> {
   const home = await mkdtemp(join(tmpdir(), 'cc-home-'));
   return { home, cleanup: () => rm(home, { recursive: true, force: true }) };
+}
+
+/**
+ * A second registry-mirror, for an air-gapped site that `cc plugin mirror` copies to: the token
+ * `site-token` may push under `site/`, anyone may pull. `close` also removes its storage.
+ */
+export async function startSiteRegistry(): Promise<RunningRegistry> {
+  const root = await mkdtemp(join(tmpdir(), 'cc-site-registry-'));
+  const registry = await startRegistryMirror({
+    root,
+    port: 0,
+    auth: {
+      tokens: [{ token: 'site-token', access: [{ repository: 'site/**', actions: ['*'] }] }],
+      anonymous: 'pull',
+    },
+  });
+  return {
+    ...registry,
+    async close() {
+      await registry.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
 }
 
 export const adminToken = 'cc_admin_4b1d2c3e4f5a6b7c8d9e';

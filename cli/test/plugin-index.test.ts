@@ -24,7 +24,7 @@ import {
   toBlob,
   updatePluginIndex,
 } from '../src/plugin-dist/index.js';
-import { cc, repoRoot } from './helpers.js';
+import { cc, repoRoot, startSiteRegistry } from './helpers.js';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'plugins');
 
@@ -386,7 +386,6 @@ describe('names resolved through the index', () => {
 
 describe('cc plugin mirror and the index', () => {
   let second: RunningRegistry;
-  let secondRoot: string;
   beforeAll(async () => {
     await publish(
       await echoPackage('mirrory', '1.0.0', '-m1', 'Its own description'),
@@ -409,19 +408,10 @@ describe('cc plugin mirror and the index', () => {
       'From the index',
     );
     expect(added.code, added.stdout).toBe(0);
-    secondRoot = await mkdtemp(join(tmpdir(), 'cc-plugin-index-second-'));
-    second = await startRegistryMirror({
-      root: secondRoot,
-      port: 0,
-      auth: {
-        tokens: [{ token: 'site-token', access: [{ repository: 'site/**', actions: ['*'] }] }],
-        anonymous: 'pull',
-      },
-    });
+    second = await startSiteRegistry();
   });
   afterAll(async () => {
     await second?.close();
-    if (secondRoot) await rm(secondRoot, { recursive: true, force: true });
   });
 
   it('copies the index entries to a registry, which then resolves the same names', async () => {

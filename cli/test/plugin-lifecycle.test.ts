@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PluginHost } from '@conveyor/core/plugins';
 import { type RunningRegistry, startRegistryMirror } from '@conveyor/registry-mirror';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cc, repoRoot } from './helpers.js';
+import { cc, repoRoot, startSiteRegistry } from './helpers.js';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'plugins');
 const token = 'publisher-token';
@@ -273,7 +273,6 @@ describe('cc plugin update', () => {
 
 describe('cc plugin mirror', () => {
   let second: RunningRegistry;
-  let secondRoot: string;
   let digests: Record<string, string>;
   beforeAll(async () => {
     digests = {
@@ -282,19 +281,10 @@ describe('cc plugin mirror', () => {
       '2.0.0': await publish(await echoPackage('mirrored', '2.0.0', '-m2')),
     };
     await publish(await echoPackage('carried', '1.1.0'));
-    secondRoot = await mkdtemp(join(tmpdir(), 'cc-plugin-lifecycle-second-'));
-    second = await startRegistryMirror({
-      root: secondRoot,
-      port: 0,
-      auth: {
-        tokens: [{ token: 'site-token', access: [{ repository: 'site/**', actions: ['*'] }] }],
-        anonymous: 'pull',
-      },
-    });
+    second = await startSiteRegistry();
   });
   afterAll(async () => {
     await second?.close();
-    if (secondRoot) await rm(secondRoot, { recursive: true, force: true });
   });
 
   it('copies the versions in range with their signatures to another registry, which install verifies', async () => {
