@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IdMapping, Labels, runtime, VolumeRef, volume } from '@conveyor/plugin-api';
 import { ConveyorError } from '../errors/index.js';
 import { conveyorLabels } from '../gc/labels.js';
+import { ImagePins } from './image-pins.js';
 import type { BuildResult, ExecutorDeps, KeepCandidate, TrackedResource } from './types.js';
 
 interface Entry {
@@ -28,6 +29,7 @@ export const ARTIFACT_LABEL = 'conveyor.dev/artifact';
 export class ResourceLedger {
   readonly #deps: ExecutorDeps;
   readonly #entries: Entry[] = [];
+  readonly #imagePins = new ImagePins();
 
   constructor(deps: ExecutorDeps) {
     this.#deps = deps;
@@ -60,12 +62,16 @@ export class ResourceLedger {
     return reply.volume.volume;
   }
 
+  /** A container of the build; an image tag it names runs the image the build first saw there. */
   async createContainer(stepId: string, role: string, spec: runtime.ContainerSpec): Promise<string> {
     const entry = await this.#begin('container', stepId);
-    await this.#deps.runtime.call('createContainer', {
-      handle: entry.handle,
-      spec,
-      labels: this.#labels(stepId, role),
+    await this.#imagePins.create(spec.image, async (image) => {
+      const reply = await this.#deps.runtime.call('createContainer', {
+        handle: entry.handle,
+        spec: { ...spec, image },
+        labels: this.#labels(stepId, role),
+      });
+      return reply.container.image;
     });
     await this.#record(entry, 'created');
     return entry.handle;

@@ -172,12 +172,29 @@ export interface ContainerInfo {
   state: ContainerState;
   labels: Labels;
   createdAt?: string;
+  image?: ResolvedImage;
 }
 /**
  * Free-form string labels; the core uses them to find what belongs to a build, a step or a worker.
  */
 export interface Labels {
   [k: string]: string;
+}
+/**
+ * The OCI image a container was created from, as the runtime resolved it (since plugin API 1.3). The host pins the build's later containers of the same `reference` to `digest`, so a tag that moves while a build runs does not change what the build runs.
+ *
+ * This interface was referenced by `Runtime`'s JSON-Schema
+ * via the `definition` "ResolvedImage".
+ */
+export interface ResolvedImage {
+  /**
+   * The reference as the container spec named it.
+   */
+  reference: string;
+  /**
+   * The digest of what the reference resolved to: a manifest, or the index above it.
+   */
+  digest: string;
 }
 /**
  * This interface was referenced by `Runtime`'s JSON-Schema

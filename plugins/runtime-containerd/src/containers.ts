@@ -69,6 +69,7 @@ export async function createContainer(
     // The shim (host root) and the container's root (a mapped uid) both look into it.
     await mkdir(dir, { recursive: true, mode: 0o711 });
     let imageName = '';
+    let resolved: runtime.ResolvedImage | undefined;
     let imageEnv: string[] = [];
     let imageUser: string | undefined;
     let imageDir: string | undefined;
@@ -82,6 +83,7 @@ export async function createContainer(
         log: context.log,
       });
       imageName = unpacked.name;
+      resolved = { reference: image.reference, digest: unpacked.target.digest };
       imageEnv = unpacked.config.config?.Env ?? [];
       imageUser = unpacked.config.config?.User || undefined;
       imageDir = unpacked.config.config?.WorkingDir || undefined;
@@ -160,7 +162,7 @@ export async function createContainer(
         snapshot_key: id,
       },
     });
-    return containerInfo(container, 'created');
+    return { ...containerInfo(container, 'created'), ...(resolved ? { image: resolved } : {}) };
   } catch (error) {
     if (isAlreadyExists(error)) {
       // Another call created the same handle meanwhile: leave its snapshot, lease and files alone.

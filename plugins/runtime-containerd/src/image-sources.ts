@@ -11,6 +11,11 @@ import { canonicalName, parseReference, RegistryClient, type RegistryOptions } f
 export interface ImageSource {
   /** The name containerd keeps the image under. */
   readonly name: string;
+  /**
+   * The reference names a tag and the digest it must be at (`repo:tag@sha256:…`, a build's pin):
+   * `name` is the tag's, and its record is left alone once the tag has moved on.
+   */
+  readonly pinned?: boolean;
   /** Labels for the image record, saying where it came from. */
   readonly labels: Record<string, string>;
   /** The manifest (or index) the reference points at now. */
@@ -77,8 +82,12 @@ function registrySource(spec: OciImageSpec, signal?: AbortSignal): ImageSource {
     signal,
   };
   const registry = new RegistryClient(ref, options);
+  const pinned = ref.tag !== undefined && ref.digest !== undefined;
   return {
-    name: canonicalName(ref),
+    // A pin is kept under its tag's name, not one record per digest a build ever pinned: records
+    // hold their content against containerd's collector for good.
+    name: canonicalName(pinned ? { host: ref.host, repository: ref.repository, tag: ref.tag } : ref),
+    ...(pinned ? { pinned } : {}),
     labels: { 'conveyor.source': 'registry' },
     resolve: () => registry.resolve(),
     read: async (descriptor) =>

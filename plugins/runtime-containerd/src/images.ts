@@ -65,6 +65,11 @@ export async function ensureImage(
     }
     options.log?.(`fetching ${spec.reference} (${target.digest})`);
     const { config, configDigest, chainId } = await fetchAndUnpack(client, source, target, options);
+    if (source.pinned && existing && existing.image.target.digest !== target.digest) {
+      // The tag has moved on since a build pinned it: its record stays the tag's, and the lease
+      // of the container being made holds this version for as long as the container lives.
+      return { name: source.name, target, config, configDigest, chainId };
+    }
     const image = {
       name: source.name,
       labels: source.labels,

@@ -152,6 +152,29 @@ describe.skipIf(unavailable !== undefined)('images in containerd', () => {
     expect(second.chainId).toBe(changed.layers[0]?.diffId);
     expect(second.chainId).not.toBe(first.chainId);
     await expectUnpacked(reference, changed);
+
+    // A build pinned the tag before it moved: `tag@digest` runs the pinned image, and the tag's
+    // record stays at what the tag names now (no record is left per pinned digest).
+    fetched = [];
+    const pinned = await ensureImage(
+      leased,
+      { reference: `${reference}@${image.manifest.digest}`, ...credentials },
+      options(),
+    );
+    expect(pinned.chainId).toBe(first.chainId);
+    expect(pinned.target.digest).toBe(image.manifest.digest);
+    expect(pinned.name).toBe(reference);
+    await expectUnpacked(reference, changed);
+    const { images } = await client.call<{ images: Image[] }>('images', 'List', {});
+    expect(images.filter((record) => record.name.includes('@'))).toEqual([]);
+    // Pinned to what the tag names now: the record's image, nothing fetched.
+    fetched = [];
+    await ensureImage(
+      leased,
+      { reference: `${reference}@${changed.manifest.digest}`, ...credentials },
+      options(),
+    );
+    expect(fetched).toEqual([]);
   });
 
   it('keeps pulled images once the lease that pulled them is gone', async () => {

@@ -361,9 +361,15 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
   it('pulls from a registry that wants credentials', async () => {
     await registry.push(image, 'ci/busybox', 'v1');
     const { username, password } = registry.credentials ?? {};
-    const handle = await createContainer({
-      image: { type: 'oci', reference: `${registry.host}/ci/busybox:v1`, insecure: true, username, password },
+    const handle = `c-${++counter}`;
+    created.push(handle);
+    const reference = `${registry.host}/ci/busybox:v1`;
+    const { value } = await plugin.call('createContainer', {
+      handle,
+      spec: { image: { type: 'oci', reference, insecure: true, username, password } },
     });
+    // What the tag resolved to, for the host to pin the build's next containers of it.
+    expect(value.container.image).toEqual({ reference, digest: image.manifest.digest });
     expect(text(await sh(handle, 'cat /etc/os-release'), 'stdout')).toContain('ID=conveyor-busybox');
     await expect(
       createContainer({
