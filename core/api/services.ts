@@ -66,6 +66,8 @@ export interface SetPipelineConfigInput {
   vars?: Record<string, unknown>;
   /** Store only if the stored version is this one; else reject with `pipelineConfigConflict`. */
   expectedVersion?: number;
+  /** Look up the config's `((vars))` first; reject with CC_E_PIPELINE_CREDS_MISSING when one is not found. */
+  checkCreds?: boolean;
   by: string;
 }
 

@@ -25,6 +25,7 @@ export {
   hookKeys,
   type KnownResourceTypes,
   type PipelineProblem,
+  type PipelineVarUse,
   parseGoDuration,
   pipelineSchema,
   type ResourceTypeSchemaLookup,

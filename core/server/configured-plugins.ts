@@ -97,8 +97,8 @@ async function autoVolumeDriver(
  * per `var_sources` entry, named so `((source:var))` reaches it.
  */
 export function pipelineCredentialManagers(
-  plugins: PluginHost,
-  configured: ConfiguredPlugins,
+  plugins: Pick<PluginHost, 'client'>,
+  configured: Pick<ConfiguredPlugins, 'credentials'>,
   pipeline: PipelineModel | undefined,
 ): CredentialManager[] {
   return [

@@ -15,7 +15,7 @@ import { startGc } from '../gc/index.js';
 import { PluginHost } from '../plugins/index.js';
 import { startScheduler } from '../scheduler/index.js';
 import { startBuildRunner } from './build-runner.js';
-import { configuredPlugins } from './configured-plugins.js';
+import { configuredPlugins, pipelineCredentialManagers } from './configured-plugins.js';
 import { leaseOwnerName, recoverBuildsOfDeadLocalOwners } from './lease-owner.js';
 import { recordPlugins, watchPluginStore } from './plugin-store-watcher.js';
 import { prettyLogStream } from './pretty-log.js';
@@ -162,6 +162,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         databaseUrl: db.url,
         plugins,
         checker,
+        credentialManagers: (pipeline) => pipelineCredentialManagers(plugins, configured, pipeline),
         volumes: configured.volumes,
         runtime: configured.runtime,
         installation,

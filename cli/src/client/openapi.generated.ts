@@ -122,7 +122,7 @@ export interface paths {
         get: operations["getPipelineConfig"];
         /**
          * Set the config of a pipeline, creating the pipeline if need be
-         * @description Validates the config and stores it: 201 when it created the pipeline, 200 when it updated one. An invalid config answers 400 with `details.problems`, each with its path, line and column in the YAML text; a config that changed since `expected_version` answers 409.
+         * @description Validates the config and stores it: 201 when it created the pipeline, 200 when it updated one. An invalid config answers 400 with `details.problems`, each with its path, line and column in the YAML text; so does, with `check_creds`, a config whose `((vars))` cannot all be resolved now (CC_E_PIPELINE_CREDS_MISSING); a config that changed since `expected_version` answers 409.
          */
         put: operations["setPipelineConfig"];
         post?: never;
@@ -885,6 +885,8 @@ export interface components {
             vars?: {
                 [key: string]: unknown;
             };
+            /** @description Before storing, look up every `((var))` the config still holds (after `vars`) in the credential managers its builds would ask (the configured ones, then its `var_sources`), as fly's `--check-creds`; when one cannot be resolved, answer 400 CC_E_PIPELINE_CREDS_MISSING with each use in `details.problems` and store nothing. Local vars (`((.:name))`) are not checked; no value is ever answered. */
+            check_creds?: boolean;
             /** @description Set the config only if its stored version is this one (from `GET .../config`); otherwise the answer is 409. Omit to set it unconditionally. */
             expected_version?: number;
         };
@@ -1668,7 +1670,7 @@ export interface operations {
                     "application/json": components["schemas"]["SetPipelineConfigResponse"];
                 };
             };
-            /** @description The request or the config is invalid; `details.problems` lists what is wrong where. */
+            /** @description The request or the config is invalid, or (with `check_creds`) uses vars that cannot be resolved; `details.problems` lists what is wrong where. */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -12,7 +12,7 @@ export default class SetPipeline extends TargetCommand<typeof SetPipeline> {
 
 The config is applied only if nobody changed the pipeline since the diff was shown; otherwise nothing is applied and the command says so (run it again to see the new diff).
 
-Static vars fill ((var)) references when the config is set, as with fly: -l files first (a later file wins), then -v and -y, which win over files. A new pipeline starts paused; the command prints how to unpause it.`;
+Static vars fill ((var)) references when the config is set, as with fly: -l files first (a later file wins), then -v and -y, which win over files. The ((vars)) left are resolved by builds when they run; with --check-creds the server looks each up now (in the configured credential managers, then the pipeline's var_sources; never printing a value) and sets nothing if one is missing. A new pipeline starts paused; the command prints how to unpause it.`;
   static override hiddenAliases = ['sp'];
   static override examples = [
     '<%= config.bin %> <%= command.id %> -p app -c ci/pipeline.yml',
@@ -51,7 +51,8 @@ Static vars fill ((var)) references when the config is set, as with fly: -l file
     team: teamFlag,
     'non-interactive': nonInteractiveFlag,
     'check-creds': Flags.boolean({
-      summary: 'Accepted for fly compatibility; the server resolves credentials when builds run.',
+      summary:
+        "Have the server look up every ((var)) left after static vars in the pipeline's credential managers first; a missing one stops it, at its file:line:column.",
     }),
   };
 
@@ -61,11 +62,6 @@ Static vars fill ((var)) references when the config is set, as with fly: -l file
     const nonInteractive = flags['non-interactive'];
     // Refuse before any work when nobody could answer the question at the end.
     if (!nonInteractive) requireInteractive('apply configuration?');
-    if (flags['check-creds']) {
-      this.logToStderr(
-        'warning: --check-creds is not supported yet: the server resolves ((credentials)) when builds run, not when the pipeline is set',
-      );
-    }
     const text = await readTextFile(flags.config);
     const vars = await loadStaticVars({
       vars: flags.var,
@@ -81,6 +77,7 @@ Static vars fill ((var)) references when the config is set, as with fly: -l file
       text,
       vars,
       nonInteractive,
+      checkCreds: flags['check-creds'],
       out: (line) => this.log(line),
       err: (line) => this.logToStderr(line),
       style: this.style,

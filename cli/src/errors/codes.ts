@@ -68,6 +68,10 @@ export const cliErrors = defineCliErrors({
     exit: exitCodes.failed,
     docs: 'The pipeline config is invalid (or, with --strict, has warnings). Each problem is printed on its own line as `file:line:column: path: message`; fix them and run the command again.',
   },
+  CC_E_CLI_CREDS_MISSING: {
+    exit: exitCodes.failed,
+    docs: "With --check-creds, the server looked up the pipeline's `((vars))` (in its credential managers, then the pipeline's var_sources) and could not resolve some of them, so nothing was set. Each use is printed as `file:line:column: path: reason`. Add the credential to the manager, pass it as a static var (`-v NAME=VALUE`), or set the pipeline without --check-creds to let builds resolve it when they run.",
+  },
   CC_E_CLI_CONFLICT: {
     exit: exitCodes.failed,
     docs: 'Someone changed the pipeline config between the moment `cc set-pipeline` showed its diff and the moment it applied it, so nothing was applied. Run `cc set-pipeline` again to see the diff against the new config.',

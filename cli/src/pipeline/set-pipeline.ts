@@ -16,6 +16,8 @@ export interface SetPipelineInput {
   vars: Record<string, unknown>;
   /** Apply without asking. */
   nonInteractive: boolean;
+  /** Have the server look up the config's `((vars))` before it sets it (fly's `--check-creds`). */
+  checkCreds?: boolean;
   /** A line of output (stdout) and of diagnostics (stderr). */
   out: (line: string) => void;
   err: (line: string) => void;
@@ -71,7 +73,12 @@ export async function setPipeline(input: SetPipelineInput): Promise<SetPipelineO
   try {
     result = await client.setPipelineConfig(
       { team, pipeline },
-      { config: text, ...(hasVars ? { vars: input.vars } : {}), expected_version: current?.version ?? 0 },
+      {
+        config: text,
+        ...(hasVars ? { vars: input.vars } : {}),
+        ...(input.checkCreds ? { check_creds: true } : {}),
+        expected_version: current?.version ?? 0,
+      },
     );
   } catch (error) {
     throw explainSetFailure(error, input);
@@ -118,6 +125,18 @@ function explainSetFailure(error: unknown, input: SetPipelineInput): unknown {
         cause: error,
         hint: 'run the same `cc set-pipeline` again to see the diff against the config as it is now',
         details: error.details,
+      },
+    );
+  }
+  if (isServerError(error, 'CC_E_PIPELINE_CREDS_MISSING')) {
+    const problems = problemsOf(error.details);
+    for (const problem of problems) input.err(renderProblem(problem, input.file));
+    return new CliError(
+      'CC_E_CLI_CREDS_MISSING',
+      `${input.file} uses vars the server cannot resolve (${countProblems(problems)}); nothing was set`,
+      {
+        hint: 'add them to the credential manager, pass them as static vars (-v NAME=VALUE), or set the pipeline without --check-creds to let builds resolve them when they run',
+        details: { file: input.file, problems, serverCode: error.details.serverCode },
       },
     );
   }

@@ -17,6 +17,10 @@ export interface SetPipelineConfigRequest {
     [k: string]: unknown;
   };
   /**
+   * Before storing, look up every `((var))` the config still holds (after `vars`) in the credential managers its builds would ask (the configured ones, then its `var_sources`), as fly's `--check-creds`; when one cannot be resolved, answer 400 CC_E_PIPELINE_CREDS_MISSING with each use in `details.problems` and store nothing. Local vars (`((.:name))`) are not checked; no value is ever answered.
+   */
+  check_creds?: boolean;
+  /**
    * Set the config only if its stored version is this one (from `GET .../config`); otherwise the answer is 409. Omit to set it unconditionally.
    */
   expected_version?: number;

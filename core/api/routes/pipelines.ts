@@ -81,7 +81,7 @@ export async function pipelineRoutes(app: FastifyInstance, { deps }: { deps: Api
         operationId: 'setPipelineConfig',
         summary: 'Set the config of a pipeline, creating the pipeline if need be',
         description:
-          'Validates the config and stores it: 201 when it created the pipeline, 200 when it updated one. An invalid config answers 400 with `details.problems`, each with its path, line and column in the YAML text; a config that changed since `expected_version` answers 409.',
+          'Validates the config and stores it: 201 when it created the pipeline, 200 when it updated one. An invalid config answers 400 with `details.problems`, each with its path, line and column in the YAML text; so does, with `check_creds`, a config whose `((vars))` cannot all be resolved now (CC_E_PIPELINE_CREDS_MISSING); a config that changed since `expected_version` answers 409.',
         tags,
         params: refs.pipelineParams,
         body: refs.setPipelineConfigRequest,
@@ -97,15 +97,16 @@ export async function pipelineRoutes(app: FastifyInstance, { deps }: { deps: Api
           400: {
             ...refs.pipelineConfigError,
             description:
-              'The request or the config is invalid; `details.problems` lists what is wrong where.',
+              'The request or the config is invalid, or (with `check_creds`) uses vars that cannot be resolved; `details.problems` lists what is wrong where.',
           },
         },
       },
     },
     async (request, reply) => {
-      const { config, vars, expected_version: expectedVersion } = request.body;
+      const { config, vars, expected_version: expectedVersion, check_creds: checkCreds } = request.body;
       const input: SetPipelineConfigInput = { config, by: actor(request) };
       if (vars !== undefined) input.vars = vars;
+      if (checkCreds) input.checkCreds = true;
       if (expectedVersion !== undefined) input.expectedVersion = expectedVersion;
       const result = await pipelines.setConfig(request.params, input);
       return reply.status(result.created ? 201 : 200).send(result);

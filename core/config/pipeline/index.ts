@@ -15,3 +15,4 @@ export {
   validatePipeline,
 } from './validate-pipeline.js';
 export { containsVar, type VarReference, varReferences } from './var-refs.js';
+export { findVarUses, type PipelineVarUse } from './var-uses.js';

@@ -17,6 +17,7 @@ import { pipelineSchema } from './schema.js';
 import { checkSemantics, type KnownResourceTypes } from './semantics.js';
 import { applyStaticVars } from './static-vars.js';
 import { checkStructure } from './structure.js';
+import { findVarUses, type PipelineVarUse } from './var-uses.js';
 
 export interface ValidatePipelineOptions {
   /** The file name problems are reported against. */
@@ -43,6 +44,8 @@ export interface ValidatedPipeline {
   warnings: PipelineProblem[];
   /** The configuration after static vars, as it is stored and as later steps read it. */
   config: Record<string, unknown>;
+  /** The `((vars))` left for builds to resolve (credentials, var sources, local vars), in file order. */
+  varUses: PipelineVarUse[];
 }
 
 /** Top-level keys Concourse reads; it drops any other (they often only hold YAML anchors). */
@@ -109,7 +112,12 @@ export function validatePipeline(text: string, options: ValidatePipelineOptions)
 
   const problems = placeFindings(findings.list, source, file);
   if (findings.hasErrors) throw invalid(file, problems);
-  return { model: derivePipelineModel(doc), warnings: problems, config: doc };
+  return {
+    model: derivePipelineModel(doc),
+    warnings: problems,
+    config: doc,
+    varUses: findVarUses(doc, source, file),
+  };
 }
 
 function invalid(file: string, problems: PipelineProblem[]): ConveyorError {

@@ -1,4 +1,6 @@
 import type { Checker } from '../../checker/index.js';
+import type { PipelineModel } from '../../config/index.js';
+import type { CredentialManager } from '../../creds/index.js';
 import type { Pool } from '../../db/index.js';
 import type { PluginClient, PluginHost } from '../../plugins/index.js';
 
@@ -13,6 +15,11 @@ export interface ApiServicesDeps {
   /** For pipeline validation: which resource types are installed, and their schemas. */
   plugins: Pick<PluginHost, 'list' | 'resolve'>;
   checker: Pick<Checker, 'checkNow'>;
+  /**
+   * The credential managers a pipeline's builds resolve `((vars))` through (the configured ones,
+   * then its var_sources), for `check_creds`. Without it, no var resolves.
+   */
+  credentialManagers?: ((pipeline: PipelineModel) => CredentialManager[]) | undefined;
   /** The configured volume driver: one-off build inputs are uploaded into it, outputs read from it. */
   volumes: PluginClient<'volume'>;
   /** The configured runtime: `cc intercept` runs processes in its containers. */

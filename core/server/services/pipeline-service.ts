@@ -23,6 +23,7 @@ import {
   unpausePipeline,
 } from '../../db/index.js';
 import { ConveyorError } from '../../errors/index.js';
+import { checkCredentials } from './check-credentials.js';
 import type { ApiServicesDeps } from './deps.js';
 import { requirePipeline, requireTeam } from './lookups.js';
 import { presentPipeline, presentProblem } from './present.js';
@@ -54,7 +55,17 @@ export function createPipelineService(deps: ApiServicesDeps): PipelineService {
 
     async setConfig(ref, input) {
       await requireTeam(pool, ref.team);
-      const { model, warnings } = validatePipeline(input.config, validationOptions(deps, input.vars));
+      const { model, warnings, varUses } = validatePipeline(
+        input.config,
+        validationOptions(deps, input.vars),
+      );
+      if (input.checkCreds) {
+        await checkCredentials(varUses, deps.credentialManagers?.(model) ?? [], {
+          team: ref.team,
+          pipeline: ref.pipeline,
+          file: kConfigFile,
+        });
+      }
       let expectedVersion = input.expectedVersion;
       if (expectedVersion === 0) {
         // Version 0 is "no pipeline yet". savePipeline knows no such version, so a pipeline that

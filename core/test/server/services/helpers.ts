@@ -10,7 +10,7 @@ import { ConveyorError } from '@conveyor/core/errors';
 import { closeBuildEventSubscriptions } from '@conveyor/core/events';
 import { type PluginClient, PluginHost } from '@conveyor/core/plugins';
 // createApiServices is the composition root's, not (yet) on @conveyor/core/server's surface.
-import { type ApiServices, createApiServices } from '@conveyor/core/server';
+import { type ApiServices, createApiServices, pipelineCredentialManagers } from '@conveyor/core/server';
 import { createTestDatabase, type TestDatabase } from '@conveyor/test/harness/database.js';
 import { expect } from 'vitest';
 
@@ -38,6 +38,13 @@ export interface ServicesWorld {
   close(): Promise<void>;
 }
 
+/**
+ * The prefix of the environment variables the world's credential manager (the env plugin) reads:
+ * `((name))` resolves from `CCTEST_SERVICES_VAR_NAME` (set before the world starts: plugin
+ * workers copy the environment when they start).
+ */
+export const SERVICES_VAR_PREFIX = 'CCTEST_SERVICES_VAR_';
+
 export interface WorldOptions {
   /** The runtime the services use instead of the local one: its package directory and configuration. */
   runtime?: { dir: string; name: string; config: Record<string, unknown> };
@@ -50,6 +57,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<ServicesWo
       pluginDir('resource-mock'),
       pluginDir('volume-naive'),
       pluginDir('runtime-local'),
+      pluginDir('credentials-env'),
       ...(options.runtime ? [options.runtime.dir] : []),
     ],
     callTimeoutMs: 30_000,
@@ -79,6 +87,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<ServicesWo
     databaseUrl: database.url,
     plugins: host,
     checker,
+    credentialManagers: (pipeline) =>
+      pipelineCredentialManagers(
+        host,
+        { credentials: [{ client: host.client('credentials', 'env', { prefix: SERVICES_VAR_PREFIX }) }] },
+        pipeline,
+      ),
     volumes,
     runtime,
   });

@@ -1,15 +1,25 @@
 import { getPipeline } from '@conveyor/core/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rejectionOf, type ServicesWorld, startWorld } from './helpers.js';
+import { rejectionOf, SERVICES_VAR_PREFIX, type ServicesWorld, startWorld } from './helpers.js';
 
 let world: ServicesWorld;
 
+/** Credentials the world's env manager and the pipeline's `vault` var source find. */
+const secrets = {
+  [`${SERVICES_VAR_PREFIX}START`]: 'v1',
+  [`${SERVICES_VAR_PREFIX}DEPLOY`]: JSON.stringify({ user: 'ci', token: 'deploy-token-s3cr3t' }),
+  CCTEST_SERVICES_VAULT_KEY: 'vault-key-s3cr3t',
+};
+
 beforeAll(async () => {
+  // Before the world starts: plugin workers copy the environment when they start.
+  Object.assign(process.env, secrets);
   world = await startWorld();
 });
 
 afterAll(async () => {
   await world?.close();
+  for (const name of Object.keys(secrets)) delete process.env[name];
 });
 
 const main = (pipeline: string) => ({ team: 'main', pipeline });
@@ -139,6 +149,69 @@ anchors: {}
     ]);
     const stored = await getPipeline(world.pool, 'main', 'vars');
     expect(stored?.config).toMatchObject({ resources: [{ source: { initial_version: 'v7' } }] });
+  });
+
+  it('with checkCreds, looks up every var left after static vars, places each one missing, and stores nothing', async () => {
+    const withCreds = (params: string) => `var_sources:
+- name: vault
+  type: env
+  config: {prefix: CCTEST_SERVICES_VAULT_}
+resources:
+- name: repo
+  type: mock
+  source: {initial_version: ((start))}
+jobs:
+- name: unit
+  plan:
+  - get: repo
+  - load_var: local
+    file: repo/version
+  - task: use
+    config:
+      platform: linux
+      run: {path: echo}
+      params: ${params}
+`;
+    const good = '{A: ((deploy.user)), B: "key=((vault:key))", C: ((.:local)), D: ((given))}';
+    const bad = `{A: ((deploy.user)), B: ((missing)),
+        C: ((deploy.password)), D: ((nosource:x)), E: "again ((missing))"}`;
+    const error = await rejectionOf(
+      world.services.pipelines.setConfig(main('creds'), {
+        config: withCreds(bad),
+        checkCreds: true,
+        by: 'alice',
+      }),
+    );
+    expect(error.code).toBe('CC_E_PIPELINE_CREDS_MISSING');
+    expect(error.status).toBe(400);
+    const problems = error.details.problems as Array<Record<string, unknown>>;
+    expect(problems.map(({ path, line, column }) => ({ path, line, column }))).toEqual([
+      { path: 'jobs[0].plan[2].config.params.B', line: 19, column: 39 },
+      { path: 'jobs[0].plan[2].config.params.C', line: 20, column: 12 },
+      { path: 'jobs[0].plan[2].config.params.D', line: 20, column: 36 },
+      { path: 'jobs[0].plan[2].config.params.E', line: 20, column: 55 },
+    ]);
+    expect(problems[0]?.message).toMatch(/undefined var: \(\(missing\)\) \(asked: env@1\.0\.0\)/);
+    expect(problems[1]?.message).toMatch(/missing field "password" in var \(\(deploy.password\)\)/);
+    expect(problems[2]?.message).toMatch(/var source "nosource".*var sources: vault/);
+    expect(error.message).toContain('pipeline.yml:19:39');
+    // Looked up, never told: no value reaches the error.
+    expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(/s3cr3t|"ci"/);
+    expect(await getPipeline(world.pool, 'main', 'creds')).toBeNull();
+
+    // Every var resolves (a field, a var source, a static var); local vars are the build's.
+    await world.services.pipelines.setConfig(main('creds'), {
+      config: withCreds(good),
+      vars: { given: 'static' },
+      checkCreds: true,
+      by: 'alice',
+    });
+    // Without checkCreds, builds resolve the vars when they run: the config is stored as it is.
+    const unchecked = await world.services.pipelines.setConfig(main('unchecked'), {
+      config: withCreds(bad),
+      by: 'alice',
+    });
+    expect(unchecked.created).toBe(true);
   });
 
   it('names the team when it does not exist', async () => {
