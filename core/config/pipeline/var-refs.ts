@@ -1,10 +1,11 @@
-/**
- * `((vars))` as Concourse writes them: `((name))`, `((name.field))`, `((source:name))`,
- * `((.:local))`, with `"quoted"` segments for names holding dots or colons. Anything else between
- * double parentheses (spaces, say) is not a var and stays text, as in Concourse.
- */
-const varPattern = /\(\(((?:[-/.\w\p{L}]+:)?[-/.:@"\w\p{L}]+)\)\)/gu;
+import { findReferences, parseReference } from '../../creds/index.js';
 
+/**
+ * `((vars))` as the pipeline validator sees them, in core/creds' grammar (the one the builds
+ * resolve them with): `((name))`, `((name.field))`, `((source:name))`, `((.:local))`, with
+ * `"quoted"` segments for names holding dots or colons. Text between double parentheses that is
+ * not a var in that grammar (spaces, shell arithmetic) stays text, as in Concourse.
+ */
 export interface VarReference {
   /** The text between the parentheses. */
   text: string;
@@ -17,10 +18,19 @@ export interface VarReference {
 /** Every var reference in a string, in order. */
 export function varReferences(text: string): VarReference[] {
   const found: VarReference[] = [];
-  for (const match of text.matchAll(varPattern)) {
-    const inner = match[1] ?? '';
-    const reference = parseReference(inner);
-    if (reference) found.push(reference);
+  for (const { inner } of findReferences(text)) {
+    let parsed: ReturnType<typeof parseReference>;
+    try {
+      parsed = parseReference(inner);
+    } catch {
+      // Malformed (`((a..b))`): the build would refuse it; here it is not a var to look into.
+      continue;
+    }
+    found.push({
+      text: inner,
+      path: [parsed.path, ...parsed.fields],
+      ...(parsed.source === undefined ? {} : { source: parsed.source }),
+    });
   }
   return found;
 }
@@ -42,36 +52,7 @@ export function containsVar(value: unknown): boolean {
 
 /** Remove every var from a string (to check what is left of a name like `deploy-((env))`). */
 export function withoutVars(text: string): string {
-  return text.replace(varPattern, '');
-}
-
-function parseReference(text: string): VarReference | undefined {
-  if ((text.match(/"/g)?.length ?? 0) % 2 !== 0) return undefined;
   let rest = text;
-  let source: string | undefined;
-  const colon = unquotedIndex(rest, ':');
-  if (colon >= 0) {
-    source = rest.slice(0, colon).replaceAll('"', '').trim();
-    rest = rest.slice(colon + 1);
-  }
-  const path: string[] = [];
-  for (;;) {
-    const dot = unquotedIndex(rest, '.');
-    const segment = (dot >= 0 ? rest.slice(0, dot) : rest).replaceAll('"', '').trim();
-    if (segment === '') return undefined;
-    path.push(segment);
-    if (dot < 0) break;
-    rest = rest.slice(dot + 1);
-  }
-  return { text, path, ...(source === undefined ? {} : { source }) };
-}
-
-function unquotedIndex(text: string, wanted: string): number {
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') quoted = !quoted;
-    else if (c === wanted && !quoted) return i;
-  }
-  return -1;
+  for (const reference of varReferences(text)) rest = rest.replaceAll(`((${reference.text}))`, '');
+  return rest;
 }
