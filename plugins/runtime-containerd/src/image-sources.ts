@@ -16,6 +16,8 @@ export interface ImageSource {
    * `name` is the tag's, and its record is left alone once the tag has moved on.
    */
   readonly pinned?: boolean;
+  /** The digest the reference names itself (`…@sha256:…`): what it resolves to, unasked. */
+  readonly digest?: string;
   /** Labels for the image record, saying where it came from. */
   readonly labels: Record<string, string>;
   /** The manifest (or index) the reference points at now. */
@@ -88,6 +90,7 @@ function registrySource(spec: OciImageSpec, signal?: AbortSignal): ImageSource {
     // hold their content against containerd's collector for good.
     name: canonicalName(pinned ? { host: ref.host, repository: ref.repository, tag: ref.tag } : ref),
     ...(pinned ? { pinned } : {}),
+    ...(ref.digest ? { digest: ref.digest } : {}),
     labels: { 'conveyor.source': 'registry' },
     resolve: () => registry.resolve(),
     read: async (descriptor) =>

@@ -55,10 +55,16 @@ export async function ensureImage(
 ): Promise<UnpackedImage> {
   const source = await openImageSource(spec, options.scratchDir, options.signal);
   try {
-    const target = await source.resolve();
     const existing = await ignoreNotFound(
       client.call<{ image: Image }>('images', 'Get', { name: source.name }),
     );
+    // A digest does not move: when the record is already at it, the registry need not be asked
+    // (a build's pinned containers start without a round trip, and while the registry is down).
+    const recorded = existing?.image.target;
+    const target =
+      recorded && source.digest !== undefined && recorded.digest === source.digest
+        ? { mediaType: recorded.media_type, digest: recorded.digest, size: Number(recorded.size) }
+        : await source.resolve();
     if (existing?.image.target.digest === target.digest) {
       const cached = await unpackedFromStore(client, target, options.snapshotter);
       if (cached) return { name: source.name, ...cached };

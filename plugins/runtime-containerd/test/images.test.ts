@@ -167,13 +167,15 @@ describe.skipIf(unavailable !== undefined)('images in containerd', () => {
     await expectUnpacked(reference, changed);
     const { images } = await client.call<{ images: Image[] }>('images', 'List', {});
     expect(images.filter((record) => record.name.includes('@'))).toEqual([]);
-    // Pinned to what the tag names now: the record's image, nothing fetched.
+    // Pinned to what the tag names now: the record's image, and the registry is not even asked
+    // (credentials it would refuse go unused).
     fetched = [];
-    await ensureImage(
+    const unasked = await ensureImage(
       leased,
-      { reference: `${reference}@${changed.manifest.digest}`, ...credentials },
+      { reference: `${reference}@${changed.manifest.digest}`, ...credentials, password: 'wrong' },
       options(),
     );
+    expect(unasked.chainId).toBe(second.chainId);
     expect(fetched).toEqual([]);
   });
 
