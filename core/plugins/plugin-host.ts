@@ -14,6 +14,7 @@ import semver from 'semver';
 import { ConveyorError } from '../errors/index.js';
 import { type DiscoveredPlugin, discoverPlugins, linkHostPackages, type PluginSource } from './discovery.js';
 import { type CallOptions, callConfig, PluginPool, type PoolLimits } from './plugin-pool.js';
+import { PoolSnapshots } from './pool-snapshots.js';
 
 export interface PluginHostOptions {
   /** Package directories of the built-in plugins. */
@@ -69,11 +70,13 @@ export class PluginHost {
   readonly #options: FilledHostOptions;
   readonly #plugins = new Map<string, DiscoveredPlugin[]>();
   readonly #pools = new Map<string, PluginPool>();
+  readonly #snapshots: PoolSnapshots | undefined;
   #refused: ConveyorError[] = [];
   #closed = false;
 
   private constructor(options: FilledHostOptions) {
     this.#options = options;
+    this.#snapshots = options.installedDir ? new PoolSnapshots(options.installedDir) : undefined;
   }
 
   static async create(options: PluginHostOptions): Promise<PluginHost> {
@@ -94,6 +97,7 @@ export class PluginHost {
       pins: options.pins ?? {},
     };
     const host = new PluginHost(filled);
+    await host.#snapshots?.sweep();
     await host.rescan();
     return host;
   }
@@ -214,7 +218,11 @@ export class PluginHost {
         concurrentCallsPerWorker: limits.concurrentCallsPerWorker ?? 1,
         idleTimeoutMs: this.#options.idleTimeoutMs,
       };
-      pool = new PluginPool(plugin, poolLimits);
+      // An installed version runs from the host's own links to its files, so a build that started
+      // with it keeps it when the CLI removes it from the store (pool-snapshots.ts).
+      const runFrom =
+        plugin.source === 'installed' && this.#snapshots ? this.#snapshots.snapshot(plugin) : plugin;
+      pool = new PluginPool(runFrom, poolLimits);
       this.#pools.set(plugin.id, pool);
     }
     return pool;
@@ -225,6 +233,7 @@ export class PluginHost {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.close()));
+    await this.#snapshots?.close();
   }
 }
 

@@ -77,13 +77,13 @@ describe('the plugin store, watched', () => {
   });
 
   /** A resource type whose put says which version of it ran. */
-  async function installVersioned(version: string): Promise<void> {
-    const dir = join(store, 'versioned', version);
+  async function installVersioned(version: string, name = 'versioned'): Promise<void> {
+    const dir = join(store, name, version);
     await mkdir(dir, { recursive: true });
     await writeFile(
       join(dir, 'conveyor-plugin.json'),
       JSON.stringify({
-        name: 'versioned',
+        name,
         version,
         kind: 'resource-type',
         apiVersion: '^1.0',
@@ -98,7 +98,7 @@ export default defineResourceType({
   check: () => ({ versions: [] }),
   get: ({ version }) => ({ version }),
   put: (_request, context) => {
-    context.log('put by versioned@${version}');
+    context.log('put by ${name}@${version}');
     return { version: { v: '${version}' } };
   },
 });
@@ -172,5 +172,45 @@ jobs:
     const second = (await api('POST', '/teams/main/pipelines/versions/jobs/j/builds')).id as number;
     expect(await eventually(async () => (await statusOf(second)) === 'succeeded')).toBe(true);
     expect(await logOf(second)).toContain('put by versioned@1.1.0');
+  });
+
+  it('lets a running build keep its version when `cc plugin update` removed it from the store meanwhile', async () => {
+    await installVersioned('1.0.0', 'replaced');
+    expect(await eventually(async () => (await listed()).includes('replaced@1.0.0:installed'))).toBe(true);
+    const gate = join(home, 'gate-replaced');
+    await api('PUT', '/teams/main/pipelines/replaced/config', {
+      config: `resources:
+  - name: r
+    type: replaced
+    source: {}
+    # No check: nothing starts a worker of the plugin before the put.
+    check_every: never
+jobs:
+  - name: j
+    plan:
+      - task: wait
+        config:
+          platform: linux
+          run: { path: sh, args: [-c, 'while [ ! -e ${gate} ]; do sleep 0.05; done'] }
+      - put: r
+`,
+    });
+    await api('PUT', '/teams/main/pipelines/replaced/unpause');
+    const first = (await api('POST', '/teams/main/pipelines/replaced/jobs/j/builds')).id as number;
+    expect(await eventually(async () => (await eventTypes(first)).includes('start-task'))).toBe(true);
+
+    // What `cc plugin update` does: the new version in, the old one out of the store.
+    await installVersioned('1.1.0', 'replaced');
+    await rm(join(store, 'replaced', '1.0.0'), { recursive: true, force: true });
+    expect(
+      await eventually(async () => {
+        const now = await listed();
+        return now.includes('replaced@1.1.0:installed') && !now.includes('replaced@1.0.0:installed');
+      }),
+    ).toBe(true);
+    await writeFile(gate, '');
+    expect(await eventually(async () => (await statusOf(first)) !== 'started')).toBe(true);
+    expect(await logOf(first)).toContain('put by replaced@1.0.0');
+    expect(await statusOf(first)).toBe('succeeded');
   });
 });
