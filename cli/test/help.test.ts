@@ -22,11 +22,14 @@ describe('cc help', () => {
       'set-pipeline',
       'validate-pipeline',
       'format-pipeline',
+      'get-pipeline',
       'pipelines',
       'pause-pipeline',
       'unpause-pipeline',
       'destroy-pipeline',
       'jobs',
+      'pause-job',
+      'unpause-job',
       'trigger-job',
       'watch',
       'builds',
@@ -37,13 +40,31 @@ describe('cc help', () => {
       'check-resource',
       'pin-resource',
       'unpin-resource',
+      'disable-resource-version',
+      'enable-resource-version',
       'execute',
     ]) {
       expect(stdout).toMatch(new RegExp(`^  ${command}\\s`, 'm'));
     }
-    expect(stdout).not.toMatch(/^ {2}sp\s/m);
+    for (const alias of ['sp', 'gp', 'pj', 'uj', 'drv', 'erv']) {
+      expect(stdout).not.toMatch(new RegExp(`^  ${alias}\\s`, 'm'));
+    }
     const alias = await cc(['sp', '--help']);
     expect(alias.stdout).toContain('Create or update a pipeline from its config file.');
+  });
+
+  it('runs the new commands under fly’s short aliases', async () => {
+    for (const [alias, summary] of [
+      ['gp', "Print a pipeline's config as it was last set."],
+      ['pj', 'Pause a job: the scheduler starts no new builds of it.'],
+      ['uj', 'Unpause a job: the scheduler starts its builds again.'],
+      ['drv', 'Disable a version of a resource, so no job uses it.'],
+      ['erv', 'Enable a version of a resource disabled with `cc disable-resource-version`.'],
+    ] as const) {
+      const { code, stdout } = await cc([alias, '--help']);
+      expect(code).toBe(0);
+      expect(stdout.replace(/\s+/g, ' ')).toContain(summary);
+    }
   });
 
   it('documents watch’s exit codes and the P/J form of its job flag', async () => {

@@ -202,6 +202,24 @@ export class ApiClient {
     );
   }
 
+  async pauseJob(path: JobPath): Promise<Job> {
+    return this.#call(() =>
+      this.#client.PUT('/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/pause', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
+  async unpauseJob(path: JobPath): Promise<Job> {
+    return this.#call(() =>
+      this.#client.PUT('/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/unpause', {
+        params: { path },
+        signal: this.#signal(),
+      }),
+    );
+  }
+
   async triggerJob(path: JobPath): Promise<Build> {
     return this.#call(() =>
       this.#client.POST('/api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds', {
@@ -369,6 +387,24 @@ export class ApiClient {
         params: { path },
         signal: this.#signal(),
       }),
+    );
+  }
+
+  async enableResourceVersion(path: ResourcePath, versionId: number): Promise<ResourceVersion> {
+    return this.#call(() =>
+      this.#client.PUT(
+        '/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version_id}/enable',
+        { params: { path: { ...path, version_id: versionId } }, signal: this.#signal() },
+      ),
+    );
+  }
+
+  async disableResourceVersion(path: ResourcePath, versionId: number): Promise<ResourceVersion> {
+    return this.#call(() =>
+      this.#client.PUT(
+        '/api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version_id}/disable',
+        { params: { path: { ...path, version_id: versionId } }, signal: this.#signal() },
+      ),
     );
   }
 

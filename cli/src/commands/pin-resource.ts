@@ -1,8 +1,7 @@
-import { Flags } from '@oclif/core';
 import { TargetCommand } from '../base-command.js';
-import type { ApiClient, Resource, ResourcePath, ResourceVersion } from '../client/index.js';
-import { CliError } from '../errors/index.js';
-import { parseResourceRef, parseVersionPairs, resourceFlag, teamFlag } from '../refs/index.js';
+import type { Resource } from '../client/index.js';
+import { parseResourceRef, parseVersionPairs, resourceFlag, teamFlag, versionFlag } from '../refs/index.js';
+import { findVersion } from '../resources/index.js';
 
 export default class PinResource extends TargetCommand<typeof PinResource> {
   static override summary = 'Pin a resource to one of its versions.';
@@ -13,13 +12,7 @@ export default class PinResource extends TargetCommand<typeof PinResource> {
   static override enableJsonFlag = true;
   static override flags = {
     resource: resourceFlag,
-    version: Flags.string({
-      char: 'v',
-      summary: 'A field of the version to pin, as KEY:VALUE; repeatable.',
-      multiple: true,
-      required: true,
-      helpValue: '<KEY:VALUE>',
-    }),
+    version: versionFlag('A field of the version to pin, as KEY:VALUE; repeatable.'),
     team: teamFlag,
   };
 
@@ -28,35 +21,9 @@ export default class PinResource extends TargetCommand<typeof PinResource> {
     const wanted = parseVersionPairs(this.flags.version, '--version');
     const client = await this.client();
     const path = { team: this.flags.team, pipeline, resource };
-    const version = await newestMatching(client, path, wanted);
+    const version = await findVersion(client, path, wanted);
     const pinned = await client.pinResourceVersion(path, version.id);
     this.log(`pinned '${pipeline}/${resource}' with version ${JSON.stringify(version.version)}`);
     return pinned;
   }
-}
-
-/** The newest version whose fields include all of `wanted`, a page at a time. */
-async function newestMatching(
-  client: ApiClient,
-  path: ResourcePath,
-  wanted: Record<string, string>,
-): Promise<ResourceVersion> {
-  const matches = (version: ResourceVersion) =>
-    Object.entries(wanted).every(([key, value]) => version.version[key] === value);
-  let before: number | undefined;
-  for (;;) {
-    const page = await client.listResourceVersions(
-      path,
-      before === undefined ? { limit: 100 } : { limit: 100, before },
-    );
-    const found = page.items.find(matches);
-    if (found !== undefined) return found;
-    if (page.before === undefined) break;
-    before = page.before;
-  }
-  const ref = `${path.pipeline}/${path.resource}`;
-  throw new CliError('CC_E_CLI_NOT_FOUND', `no version of ${ref} matches ${JSON.stringify(wanted)}`, {
-    hint: `\`cc resource-versions -r ${ref}\` lists its versions`,
-    details: { version: wanted },
-  });
 }

@@ -82,7 +82,7 @@ export const cliErrors = defineCliErrors({
   },
   CC_E_CLI_NOT_FOUND: {
     exit: exitCodes.failed,
-    docs: 'What the command looked for on the server does not exist: a job without builds, a resource version that matches none. The message says what is missing and which command lists what exists.',
+    docs: 'What the command looked for on the server does not exist: a pipeline, a job without builds, a resource version that matches none. The message says what is missing and which command lists what exists.',
   },
   CC_E_CLI_EVENT_STREAM: {
     exit: exitCodes.failed,

@@ -36,6 +36,11 @@ export const resourceFlag = Flags.string({
   helpValue: '<PIPELINE/RESOURCE>',
 });
 
+/** `-v KEY:VALUE`, repeatable and required: fields of a resource version, parsed with parseVersionPairs. */
+export function versionFlag(summary: string) {
+  return Flags.string({ char: 'v', summary, multiple: true, required: true, helpValue: '<KEY:VALUE>' });
+}
+
 export const nonInteractiveFlag = Flags.boolean({
   char: 'n',
   summary: 'Do not ask for confirmation.',

@@ -5,6 +5,7 @@ export {
   requiredJobFlag,
   resourceFlag,
   teamFlag,
+  versionFlag,
 } from './flags.js';
 export {
   type JobRef,
