@@ -46,7 +46,7 @@ export async function taskImage(
       `${what} has no image: the runtime ${build.deps.runtime.id} runs tasks in containers, so give the task config an image_resource or the step an image artifact${config.rootfsUri ? ' (rootfs_uri is not supported)' : ''}`,
     );
   }
-  const pulled = pulledByRuntime(build, image, what);
+  const pulled = pulledByRuntime(image, what);
   if (pulled) return pulled;
   const client = build.deps.resourceType(image.type);
   const version =
@@ -78,21 +78,16 @@ export async function taskImage(
 }
 
 /**
- * A registry-image or docker-image `image_resource` that no installed plugin fetches: the runtime
- * pulls the image itself (at the version's digest when the plan pins one), as Concourse runs it.
+ * A registry-image or docker-image `image_resource`: the runtime pulls the image itself (at the
+ * version's digest when the plan pins one), as a Concourse worker runs it. Even where a plugin of
+ * that name is installed (for resources and `get` steps of such images), the runtime's pull is
+ * what a task wants: its layers stay unpacked in the runtime's cache, and the build pins the tag.
  */
 function pulledByRuntime(
-  build: BuildContext,
   image: NonNullable<TaskConfig['imageResource']>,
   what: string,
 ): runtime.Image | undefined {
   if (!isImageResourceType(image.type)) return undefined;
-  try {
-    build.deps.resourceType(image.type);
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof ConveyorError) || error.code !== 'CC_E_PLUGIN_NOT_FOUND') throw error;
-  }
   try {
     return imageFromSource(image.source, image.version as Record<string, string> | undefined);
   } catch (error) {
