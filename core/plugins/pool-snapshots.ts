@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, linkSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { DiscoveredPlugin } from './discovery.js';
 
@@ -35,6 +35,8 @@ export class PoolSnapshots {
 
   async close(): Promise<void> {
     await rm(this.#dir, { recursive: true, force: true });
+    // The store as it was, unless another host still runs plugins from it (then not empty).
+    await rmdir(join(this.#store, kSnapshotsDir)).catch(() => undefined);
   }
 
   /** Remove the snapshots of hosts that are gone (a server that was killed leaves its own). */
