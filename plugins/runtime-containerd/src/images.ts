@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PluginError } from '@conveyor/plugin-api';
-import { type ContainerdClient, ignoreNotFound, isAlreadyExists, isNotFound } from './containerd-client.js';
-import type { Descriptor, Image, Mount, SnapshotInfo } from './containerd-types.js';
-import { contentInfo, labelContent, readContent, writeContent } from './content.js';
-import { type ImageSource, type OciImageSpec, openImageSource } from './image-sources.js';
 import {
-  chainIds,
   isIndex,
   isManifest,
   type OciDescriptor,
@@ -13,7 +8,12 @@ import {
   type OciIndex,
   type OciManifest,
   pickManifest,
-} from './oci.js';
+} from '@conveyor/plugin-api/oci';
+import { type ContainerdClient, ignoreNotFound, isAlreadyExists, isNotFound } from './containerd-client.js';
+import type { Descriptor, Image, Mount, SnapshotInfo } from './containerd-types.js';
+import { contentInfo, labelContent, readContent, writeContent } from './content.js';
+import { type ImageSource, type OciImageSpec, openImageSource } from './image-sources.js';
+import { chainIds } from './oci.js';
 
 /** An image ready to run: its layers unpacked into committed snapshots. */
 export interface UnpackedImage {
