@@ -91,6 +91,7 @@ describe('cc up', () => {
       'resource-type/concourse',
       'resource-type/git',
       'resource-type/mock',
+      'resource-type/registry-image',
       'resource-type/time',
       'runtime/containerd',
       'runtime/local',
@@ -145,7 +146,7 @@ describe('cc up after a crash', () => {
     expect(second.output()).not.toContain('admin token');
     const list = await cc(['plugin', 'list', '--json', '--token', token ?? ''], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout)).toHaveLength(10);
+    expect(JSON.parse(list.stdout)).toHaveLength(11);
     second.child.kill('SIGTERM');
     expect(await second.exited, second.output()).toBe(0);
   }, 180_000);

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -120,4 +121,23 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/**
+ * A conveyor.yaml for a server on the test's containerd: its own containerd namespace, and the
+ * runtime's state and the naive driver's volumes under `scratch`.
+ */
+export function containerdServerConfig(options: {
+  address: string;
+  namespace: string;
+  scratch: string;
+}): string {
+  return `runtime:
+  plugin: containerd
+  config:
+    address: ${options.address}
+    namespace: ${options.namespace}
+    stateDir: ${join(options.scratch, 'state')}
+volumes: { driver: naive, config: { root: ${join(options.scratch, 'volumes')} } }
+`;
 }

@@ -11,7 +11,7 @@ import {
   type TestRegistry,
 } from '../harness/docker-registry.js';
 import { buildBusyboxImage, busyboxUnavailable, imageScratch } from '../harness/oci-images.js';
-import { type CcServer, ccCommand, startCcServer } from './cc-server.js';
+import { type CcServer, ccCommand, containerdServerConfig, startCcServer } from './cc-server.js';
 
 const unavailable = containerdUnavailable() ?? dockerRegistryUnavailable() ?? busyboxUnavailable();
 
@@ -200,14 +200,7 @@ jobs:
     it('checks, gets and puts through /opt/resource in containerd, and fails clearly when a version has gone', async () => {
       const { server, cc, setPipeline } = await startServer(
         'containerd',
-        `runtime:
-  plugin: containerd
-  config:
-    address: ${containerd.address}
-    namespace: e2e-concourse
-    stateDir: ${join(scratch, 'state')}
-volumes: { driver: naive, config: { root: ${join(scratch, 'volumes')} } }
-`,
+        containerdServerConfig({ address: containerd.address, namespace: 'e2e-concourse', scratch }),
       );
       try {
         await setPipeline(registry.credentials?.password ?? '');

@@ -11,7 +11,7 @@ import {
   type TestRegistry,
 } from '../harness/docker-registry.js';
 import { buildBusyboxImage, busyboxUnavailable, imageScratch, type OciImage } from '../harness/oci-images.js';
-import { type CcServer, ccCommand, startCcServer } from './cc-server.js';
+import { type CcServer, ccCommand, containerdServerConfig, startCcServer } from './cc-server.js';
 
 const unavailable = containerdUnavailable() ?? dockerRegistryUnavailable() ?? busyboxUnavailable();
 
@@ -83,14 +83,7 @@ jobs:
     const config = join(scratch, 'conveyor.yaml');
     await writeFile(
       config,
-      `runtime:
-  plugin: containerd
-  config:
-    address: ${containerd.address}
-    namespace: e2e-pins
-    stateDir: ${join(scratch, 'state')}
-volumes: { driver: naive, config: { root: ${join(scratch, 'volumes')} } }
-`,
+      containerdServerConfig({ address: containerd.address, namespace: 'e2e-pins', scratch }),
     );
     const server: CcServer = await startCcServer(['--data-dir', join(home, 'data'), '--config', config], env);
     const cc = ccCommand(env);

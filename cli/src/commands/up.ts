@@ -23,6 +23,7 @@ const builtinPluginPackages = [
   '@conveyor/plugin-resource-time',
   '@conveyor/plugin-resource-git',
   '@conveyor/plugin-resource-concourse',
+  '@conveyor/plugin-resource-registry-image',
 ];
 
 export default class Up extends BaseCommand<typeof Up> {

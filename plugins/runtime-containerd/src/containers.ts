@@ -1,4 +1,4 @@
-import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { type CallContext, type Labels, PluginError, type runtime } from '@conveyor/plugin-api';
 import type { FilledConfig } from './config.js';
@@ -23,6 +23,30 @@ interface VolumeImageMetadata {
   env?: string[] | Record<string, string>;
   user?: string;
   workingDir?: string;
+}
+
+/**
+ * A volume in the layout of Concourse's image artifacts (what registry-image's get writes, and
+ * what a task's `image:` names): the root filesystem in `rootfs/`, the image's env and user in
+ * `metadata.json`. Undefined for a volume that is a root filesystem itself.
+ */
+async function concourseImageLayout(
+  path: string,
+  handle: string,
+): Promise<{ rootfs: string; metadata: VolumeImageMetadata } | undefined> {
+  const rootfs = join(path, 'rootfs');
+  if (!(await stat(rootfs).catch(() => undefined))?.isDirectory()) return undefined;
+  const text = await readFile(join(path, 'metadata.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(text) as VolumeImageMetadata;
+    return { rootfs, metadata: typeof parsed === 'object' && parsed !== null ? parsed : {} };
+  } catch (error) {
+    throw new PluginError(
+      'CONTAINERD_IMAGE_CORRUPT',
+      `the image volume ${handle} has rootfs/ and a metadata.json that is not JSON (${(error as Error).message}); it is the image's env and user, as Concourse's registry-image writes it`,
+    );
+  }
 }
 
 /**
@@ -97,8 +121,9 @@ export async function createContainer(
           `the image volume ${image.volume.handle} is a ${location.type} volume; the containerd runtime takes root filesystems from host-path volumes only`,
         );
       }
-      lower = location.path;
-      const metadata = (image.metadata ?? {}) as VolumeImageMetadata;
+      const layout = await concourseImageLayout(location.path, image.volume.handle);
+      lower = layout?.rootfs ?? location.path;
+      const metadata = (image.metadata ?? layout?.metadata ?? {}) as VolumeImageMetadata;
       imageEnv = Array.isArray(metadata.env)
         ? metadata.env
         : Object.entries(metadata.env ?? {}).map(([key, value]) => `${key}=${value}`);

@@ -87,6 +87,13 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
     layoutPath: image.layoutDir,
   });
 
+  /** The test image's one layer, unpacked into `dir`: a root filesystem on the host. */
+  const unpackImage = (dir: string) =>
+    tar.x({
+      file: join(image.layoutDir, 'blobs', 'sha256', image.layers[0]?.digest.slice(7) ?? ''),
+      cwd: dir,
+    });
+
   async function createContainer(
     spec: Partial<runtime.ContainerSpec> = {},
     labels: Record<string, string> = {},
@@ -337,10 +344,7 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
 
   it('runs a container whose root filesystem is a volume, without writing to the volume', async () => {
     const rootfs = await mkdtemp(join(scratch, 'rootfs-'));
-    await tar.x({
-      file: join(image.layoutDir, 'blobs', 'sha256', image.layers[0]?.digest.slice(7) ?? ''),
-      cwd: rootfs,
-    });
+    await unpackImage(rootfs);
     const handle = `c-${++counter}`;
     created.push(handle);
     await plugin.call('createContainer', {
@@ -356,6 +360,33 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
     const result = await sh(handle, 'cat /etc/os-release; echo changed > /etc/os-release; id -u');
     expect(text(result, 'stdout')).toContain('ID=conveyor-busybox');
     expect(await readFile(join(rootfs, 'etc', 'os-release'), 'utf8')).toContain('ID=conveyor-busybox');
+  });
+
+  it("runs a volume in Concourse's image layout: rootfs/ and the env and user in metadata.json", async () => {
+    const artifact = await mkdtemp(join(scratch, 'artifact-'));
+    await mkdir(join(artifact, 'rootfs'));
+    await unpackImage(join(artifact, 'rootfs'));
+    await writeFile(
+      join(artifact, 'metadata.json'),
+      JSON.stringify({ env: ['PATH=/bin', 'FROM_METADATA=yes'], user: 'nobody' }),
+    );
+    await writeFile(join(artifact, 'digest'), 'sha256:not-part-of-the-rootfs');
+    const handle = `c-${++counter}`;
+    created.push(handle);
+    await plugin.call('createContainer', {
+      handle,
+      spec: {
+        image: {
+          type: 'volume',
+          volume: { handle: 'artifact', driver: 'naive', location: { type: 'host-path', path: artifact } },
+        },
+      },
+    });
+    const result = await sh(handle, 'cat /etc/os-release; echo "$FROM_METADATA"; id -un; ls /digest 2>&1');
+    const output = text(result, 'stdout');
+    expect(output).toContain('ID=conveyor-busybox');
+    expect(output).toContain('yes\nnobody\n');
+    expect(output).toContain('No such file');
   });
 
   it('pulls from a registry that wants credentials', async () => {
