@@ -1,4 +1,5 @@
 import type { runtime } from '@conveyor/plugin-api';
+import { isLoopbackHost } from '@conveyor/plugin-api/oci';
 
 /**
  * Concourse names the image of a custom resource type (and of a task) with a resource of an
@@ -38,9 +39,6 @@ export const imageSourceSchema = {
   },
 } as const;
 
-/** Hosts Docker and containerd reach over plain HTTP without being told: loopback ones. */
-const kLoopbackHost = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/;
-
 /**
  * The runtime image for an image source of a registry-image or docker-image resource, at
  * `version` (`{ digest }`) when one is given. A registry on loopback, or one listed in
@@ -65,7 +63,7 @@ export function imageFromSource(
   // Only a first component that looks like a host (a dot, a port, or localhost) is a registry.
   const host = repository.includes('/') && /[.:]|^localhost$/.test(first) ? first : undefined;
   const insecureList = Array.isArray(source.insecure_registries) ? source.insecure_registries : [];
-  const insecure = host !== undefined && (kLoopbackHost.test(host) || insecureList.includes(host));
+  const insecure = host !== undefined && (isLoopbackHost(host) || insecureList.includes(host));
   return {
     type: 'oci',
     reference,
