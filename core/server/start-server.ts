@@ -250,15 +250,22 @@ function wakingOnNewBuilds(services: ApiServices, wake: () => void): ApiServices
 const kApiCloseGraceMs = 5_000;
 
 /**
- * Close the API: stop accepting, let requests in flight finish, then cut what is left. A
- * connection that streamed build events can stay busy in Node's eyes after its stream ended, and
- * nothing a client still holds may keep a server from stopping for long.
+ * Close the API: stop accepting, let requests in flight finish, then cut what is left. Node closes
+ * the keep-alive connections that are idle when close() is called; one whose response is still
+ * being written then (an event stream ending, a download) goes idle just after and would hold
+ * close() until its keep-alive timeout, so those are closed as they go idle. Whatever a client
+ * still holds after the grace is cut: nothing it does may keep a server from stopping for long.
  */
-async function closeApi(api: { close(): Promise<unknown>; server: { closeAllConnections(): void } }) {
+async function closeApi(api: {
+  close(): Promise<unknown>;
+  server: { closeAllConnections(): void; closeIdleConnections(): void };
+}) {
+  const idle = setInterval(() => api.server.closeIdleConnections(), 50);
   const timer = setTimeout(() => api.server.closeAllConnections(), kApiCloseGraceMs);
   try {
     await api.close();
   } finally {
+    clearInterval(idle);
     clearTimeout(timer);
   }
 }
