@@ -196,6 +196,34 @@ describe.skipIf(unavailable !== undefined)('RegistryClient against Distribution'
     await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('lists tags, and says when the repository does not exist or the credentials are wrong', async () => {
+    const pusher = client('kit/tags');
+    const config = Buffer.from('{"rootfs":{"type":"layers","diff_ids":[]}}');
+    const configDescriptor = { mediaType: MEDIA.ociConfig, digest: sha256(config), size: config.length };
+    await pusher.pushBlob(configDescriptor, () => config);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: configDescriptor,
+        layers: [],
+      }),
+    );
+    const pushed = ['1.0.0', '1.10.0', '1.2.0', '2.0.0', 'latest'];
+    for (const tag of pushed) await pusher.pushManifest(tag, MEDIA.ociManifest, manifest);
+
+    const lister = client('kit/tags');
+    // Distribution 2.8 lists tags in its storage's order and ignores `?n=`: pages and their `Link`
+    // are exercised through a paging front in plugins/resource-registry-image's tests.
+    expect((await lister.tags()).sort()).toEqual([...pushed].sort());
+    expect((await lister.tags({ pageSize: 2 })).sort()).toEqual([...pushed].sort());
+    await expect(lister.tags({ pageSize: 0 })).rejects.toThrow('options.pageSize must be a positive integer');
+    await expect(client('kit/never-pushed').tags()).rejects.toMatchObject({ code: 'T_IMAGE_NOT_FOUND' });
+    await expect(
+      client('kit/tags', { username: 'conveyor', password: 'wrong' }).tags(),
+    ).rejects.toMatchObject({ code: 'T_REGISTRY_UNAUTHORIZED' });
+  });
+
   it('refuses a blob whose bytes are not its digest, and bad credentials, without naming them', async () => {
     const pusher = client('kit/bad');
     await expect(

@@ -21,7 +21,7 @@ const descriptor = (mediaType: string, data: Uint8Array) => ({
  * the token server (`WWW-Authenticate: Bearer realm=…/token,service=…,scope=…`), as Docker Hub
  * and most hosted registries do; Debian's docker-registry offers only Basic auth.
  */
-describe('the OCI client with Bearer token auth (registry-mirror as the token server)', () => {
+describe('the shared OCI client against registry-mirror: Bearer token auth, paged tag lists', () => {
   let root: string;
   let registry: RunningRegistry;
 
@@ -82,6 +82,28 @@ describe('the OCI client with Bearer token auth (registry-mirror as the token se
     const puller = client('team/app', PUSHER);
     expect((await puller.resolve()).digest).toBe(sha256(manifest));
     expect((await puller.readBlob(layerDescriptor)).equals(layer)).toBe(true);
+  });
+
+  it('lists tags a page at a time, following the Link of each page to the next', async () => {
+    const config = Buffer.from('{}');
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: descriptor('application/vnd.oci.image.config.v1+json', config),
+        layers: [],
+      }),
+    );
+    const pusher = client('team/paged', PUSHER);
+    await pusher.pushBlob(descriptor('application/vnd.oci.image.config.v1+json', config), () => config);
+    const tags = ['1.0.0', '1.10.0', '1.2.0', '2.0.0', 'latest', 'nightly', 'v1'];
+    for (const tag of tags) {
+      await pusher.pushManifest(tag, 'application/vnd.oci.image.manifest.v1+json', manifest);
+    }
+    // registry-mirror answers `n` tags a page with a `Link` to the next, as the spec says.
+    expect(await pusher.tags({ pageSize: 2 })).toEqual([...tags].sort());
+    expect(await pusher.tags({ pageSize: 100 })).toEqual([...tags].sort());
+    expect(await pusher.tags()).toEqual([...tags].sort());
   });
 
   it('is refused, with the caller’s code, without credentials or with a wrong token', async () => {

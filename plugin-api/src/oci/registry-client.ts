@@ -17,6 +17,11 @@ export interface RegistryOptions {
   signal?: AbortSignal | undefined;
 }
 
+export interface TagListOptions {
+  /** Tags per page (`?n=`); the registry may answer fewer. */
+  pageSize?: number | undefined;
+}
+
 /** A blob's bytes for an upload: made again if the registry asks for credentials first. */
 export type BlobBody = () => Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -72,6 +77,37 @@ export class RegistryClient {
       allowNotFound: true,
     });
     return head.status !== 404;
+  }
+
+  /**
+   * Every tag of the repository, in the registry's order (Distribution sorts them lexically),
+   * following the `Link: <…>; rel="next"` pages. `pageSize` asks for pages of that many (`?n=`);
+   * without it the registry picks. A repository that does not exist is `IMAGE_NOT_FOUND`.
+   */
+  async tags(options: TagListOptions = {}): Promise<string[]> {
+    const first = new URL(`${this.#base}/tags/list`);
+    if (options.pageSize !== undefined) {
+      if (!Number.isInteger(options.pageSize) || options.pageSize < 1) {
+        throw new TypeError('options.pageSize must be a positive integer');
+      }
+      first.searchParams.set('n', String(options.pageSize));
+    }
+    const tags: string[] = [];
+    const seen = new Set<string>();
+    for (let url: string | undefined = first.href; url !== undefined; ) {
+      // A registry that links a page to itself (or back) would otherwise be listed forever.
+      if (seen.has(url)) throw this.#failure(`the tag list links back to ${url.split('?')[1] ?? url}`);
+      seen.add(url);
+      const response = await this.#fetch(url, { accept: 'application/json' });
+      const body = (await response.json().catch(() => undefined)) as { tags?: unknown } | undefined;
+      if (!body || (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags))) {
+        throw this.#failure(`GET ${url.split('?')[0]} answered something that is not a tag list`);
+      }
+      // Distribution answers `"tags": null` for a repository whose tags were all deleted.
+      for (const tag of (body.tags ?? []) as unknown[]) if (typeof tag === 'string') tags.push(tag);
+      url = nextLink(response.headers.get('link'), url);
+    }
+    return tags;
   }
 
   /** A manifest or index by tag or digest, with its descriptor; a digest is checked. */
@@ -304,6 +340,18 @@ export class RegistryClient {
   #failure(message: string, cause?: unknown) {
     return ociError(this.#options.codePrefix, 'REGISTRY_FAILED', `${this.#name()}: ${message}`, { cause });
   }
+}
+
+/** The `rel="next"` target of a `Link` header (RFC 8288), resolved against the page it came with. */
+function nextLink(header: string | null, from: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(',')) {
+    const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (match?.[1] !== undefined && /(?:^|;)\s*rel="?next"?\s*(?:;|$)/i.test(match[2] ?? '')) {
+      return new URL(match[1], from).href;
+    }
+  }
+  return undefined;
 }
 
 function describeCause(error: unknown): string {

@@ -34,7 +34,7 @@ interface PlatformImage {
 }
 
 /**
- * Write `repository`, `tag` and `digest`, then the image of the version's digest for this
+ * Write `repository`, `tag` (the version's, else the source's) and `digest`, then the image of the version's digest for this
  * platform: as `rootfs/` (its layers applied in order) with `metadata.json` (env and user, as
  * Concourse writes them), or as `image.tar`, an OCI image layout tarball a task or a later put can
  * use. Every blob's digest is checked as it arrives.
@@ -45,19 +45,22 @@ export async function get(
 ): Promise<resourceType.GetResponse> {
   const params = (request.params ?? {}) as GetParams;
   const source = parseSource(request.source, params);
-  const digest = (request.version as { digest?: unknown }).digest;
+  const { digest, tag: versionTag } = request.version as { digest?: unknown; tag?: unknown };
   if (typeof digest !== 'string' || !isDigest(digest)) {
     throw registryImageError(
       'BAD_VERSION',
       `version ${JSON.stringify(request.version)} names no digest (sha256:…); check the resource to find its versions`,
     );
   }
+  // A version from tag_regex or semver tracking names its tag; the image is still fetched by digest.
+  const tag = typeof versionTag === 'string' && versionTag !== '' ? versionTag : source.tag;
+  const version: Record<string, string> = tag === versionTag ? { tag, digest } : { digest };
   const dir = hostDirectory(request.directory);
   await writeFile(join(dir, 'repository'), source.repository);
-  await writeFile(join(dir, 'tag'), source.tag);
+  await writeFile(join(dir, 'tag'), tag);
   await writeFile(join(dir, 'digest'), digest);
-  const version = { digest };
-  if (params.skip_download) return { version, metadata: metadataOf(source) };
+  const metadata = metadataOf(source, tag);
+  if (params.skip_download) return { version, metadata };
 
   const client = source.client(context.signal);
   context.log(`fetching ${source.name}@${digest}`);
@@ -68,17 +71,17 @@ export async function get(
     if ((params.format ?? 'rootfs') === 'rootfs') {
       await writeRootfs(client, image, dir, scratch, context);
     } else {
-      await writeOciArchive(client, source, image, dir, scratch, context);
+      await writeOciArchive(client, source, tag, image, dir, scratch, context);
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  return { version, metadata: metadataOf(source) };
+  return { version, metadata };
 }
 
-const metadataOf = (source: ParsedSource) => [
+const metadataOf = (source: ParsedSource, tag: string) => [
   { name: 'repository', value: source.repository },
-  { name: 'tag', value: source.tag },
+  { name: 'tag', value: tag },
 ];
 
 /** Walk down from the version's digest to the platform's manifest (a single image is its own). */
@@ -159,6 +162,7 @@ async function writeRootfs(
 async function writeOciArchive(
   client: RegistryClient,
   source: ParsedSource,
+  tag: string,
   image: PlatformImage,
   dir: string,
   scratch: string,
@@ -185,8 +189,8 @@ async function writeOciArchive(
         digest,
         size,
         annotations: {
-          [REF_NAME_ANNOTATION]: source.tag,
-          [CONTAINERD_NAME_ANNOTATION]: `${source.ref.host}/${source.ref.repository}:${source.tag}`,
+          [REF_NAME_ANNOTATION]: tag,
+          [CONTAINERD_NAME_ANNOTATION]: `${source.ref.host}/${source.ref.repository}:${tag}`,
         },
         ...(platform ? { platform } : {}),
       },
@@ -200,7 +204,7 @@ async function writeOciArchive(
     JSON.stringify([
       {
         Config: blobName(manifest.config),
-        RepoTags: [`${source.repository}:${source.tag}`],
+        RepoTags: [`${source.repository}:${tag}`],
         Layers: manifest.layers.map(blobName),
       },
     ]),

@@ -7,14 +7,18 @@ import {
   type ImageLayout,
   isIndex,
   isManifest,
+  isOciFailure,
   type OciDescriptor,
   type OciIndex,
   type OciManifest,
   openImageLayout,
+  type RegistryClient,
 } from '@conveyor/plugin-api/oci';
+import semver from 'semver';
 import { hostDirectory, matchOne } from './directory.js';
 import { CODE_PREFIX, registryImageError } from './errors.js';
-import { type CredentialParams, parseSource } from './source.js';
+import { parseTagVersion } from './semver-tags.js';
+import { type CredentialParams, type ParsedSource, parseSource } from './source.js';
 
 interface PutParams extends CredentialParams {
   image: string;
@@ -36,7 +40,8 @@ interface PushPlan {
 
 /**
  * Push the image tarball `params.image` names (an OCI image layout, as oci-build-task writes, or a
- * docker save archive) to the source's repository at its tag and each of `additional_tags`. Every
+ * docker save archive) to the source's repository at its tag, the tag of `version` (and the aliases
+ * `bump_aliases` moves), and each of `additional_tags`. Every
  * blob is checked against its digest before anything is sent, so a damaged tarball tags nothing;
  * blobs the registry already has are not sent again.
  */
@@ -46,17 +51,19 @@ export async function put(
 ): Promise<resourceType.PutResponse> {
   const params = request.params as unknown as PutParams;
   const source = parseSource(request.source, params);
-  for (const key of ['version', 'bump_aliases'] as const) {
-    if (params[key] !== undefined) {
-      throw registryImageError(
-        'UNSUPPORTED_FEATURE',
-        `params.${key} (semver tags) is not supported by Conveyor's registry-image resource yet: list the tags in a file named by params.additional_tags instead`,
-      );
-    }
-  }
+  const release = releaseOf(source, params);
   const dir = hostDirectory(request.directory);
   const file = await matchOne(dir, params.image, 'params.image');
-  const tags = [...new Set([source.tag, ...(await additionalTags(dir, params.additional_tags))])];
+  // As in Concourse: source.tag (latest when nothing else names a tag), then the release's tag
+  // and the aliases it moves, then additional_tags. tag_regex and semver sources have no tag.
+  const named = source.tagGiven || (source.tracking.kind === 'tag' && release === undefined);
+  const extra = await additionalTags(dir, params.additional_tags);
+  if (!named && release === undefined && extra.length === 0) {
+    throw registryImageError(
+      'BAD_PARAMS',
+      'the source follows tag_regex or version tags and names no tag, so the put has no tag to push to: give params.version, or list the tags in a file named by params.additional_tags',
+    );
+  }
 
   const scratch = await mkdtemp(join(tmpdir(), 'conveyor-registry-image-put-'));
   try {
@@ -72,6 +79,11 @@ export async function put(
     for (const blob of plan.blobs) await layout.verify(blob);
 
     const client = source.client(context.signal);
+    const aliases =
+      release && params.bump_aliases ? await aliasesToMove(client, source, release, context) : [];
+    const tags = [
+      ...new Set([...(named ? [source.tag] : []), ...(release ? [release.tag] : []), ...aliases, ...extra]),
+    ];
     for (const blob of plan.blobs) {
       if (await client.hasBlob(blob.digest)) {
         context.log(`${blob.digest}: already in ${source.name}`);
@@ -87,8 +99,12 @@ export async function put(
       context.log(`tagging ${source.name}:${tag}`);
       await client.pushManifest(tag, plan.top.mediaType, plan.topData);
     }
+    // Shaped as check answers this source's versions: with the tag it follows, when it does.
+    const versionTag =
+      source.tracking.kind === 'tag' ? undefined : (tags.find((tag) => follows(source, tag)) ?? tags[0]);
     return {
-      version: { digest: plan.top.digest },
+      version:
+        versionTag === undefined ? { digest: plan.top.digest } : { tag: versionTag, digest: plan.top.digest },
       metadata: [
         { name: 'repository', value: source.repository },
         { name: 'tags', value: tags.join(' ') },
@@ -97,6 +113,88 @@ export async function put(
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The version a put releases (params.version), and the tag it goes to: `1.2.3[-variant]`. */
+interface Release {
+  version: semver.SemVer;
+  tag: string;
+}
+
+function releaseOf(source: ParsedSource, params: PutParams): Release | undefined {
+  if (params.version === undefined || params.version === '') {
+    if (params.bump_aliases) {
+      throw registryImageError(
+        'BAD_PARAMS',
+        'params.bump_aliases moves the aliases of params.version: give it too',
+      );
+    }
+    return undefined;
+  }
+  const parsed = parseTagVersion(String(params.version));
+  // Concourse tags the version as Masterminds prints it: no `v`, all three numbers (1.2 is 1.2.0).
+  const tag =
+    parsed && `${parsed.version.format()}${source.variant === undefined ? '' : `-${source.variant}`}`;
+  if (!parsed || !tag || !TAG.test(tag)) {
+    throw registryImageError(
+      'BAD_PARAMS',
+      `params.version ${JSON.stringify(params.version)} is not a version a tag can carry (1.2.3, 1.2, v1.2.3-rc.1)`,
+    );
+  }
+  return { version: parsed.version, tag };
+}
+
+/**
+ * Concourse's bump_aliases, for a final release: `<major>.<minor>` when no later patch of it is in
+ * the repository, `<major>` when no later minor or patch of that major is, and `latest` when nothing
+ * later is at all; each with `-<variant>` (the bare variant for latest). Only final versions of the
+ * same variant are compared.
+ */
+async function aliasesToMove(
+  client: RegistryClient,
+  source: ParsedSource,
+  release: Release,
+  context: CallContext,
+): Promise<string[]> {
+  if (release.version.prerelease.length > 0) return [];
+  let existing: string[];
+  try {
+    existing = await client.tags();
+  } catch (error) {
+    if (!isOciFailure(error, CODE_PREFIX, 'IMAGE_NOT_FOUND')) throw error;
+    existing = [];
+  }
+  const suffix = source.variant === undefined ? '' : `-${source.variant}`;
+  const { major, minor, patch } = release.version;
+  let latest = true;
+  let majorAlias = true;
+  let minorAlias = true;
+  for (const tag of existing) {
+    if (!tag.endsWith(suffix)) continue;
+    const other = parseTagVersion(tag, tag.slice(0, tag.length - suffix.length))?.version;
+    if (!other || other.prerelease.length > 0) continue;
+    if (semver.gt(other, release.version)) latest = false;
+    if (other.major === major && other.minor > minor) majorAlias = false;
+    if (other.major === major && other.minor === minor && other.patch > patch) {
+      minorAlias = false;
+      majorAlias = false;
+    }
+  }
+  const aliases = [
+    ...(latest ? [source.variant ?? 'latest'] : []),
+    ...(majorAlias ? [`${major}${suffix}`] : []),
+    ...(minorAlias ? [`${major}.${minor}${suffix}`] : []),
+  ];
+  context.log(`${release.tag}: moving ${aliases.length ? aliases.join(', ') : 'no aliases'}`);
+  return aliases;
+}
+
+/** Whether check would answer a version under this tag (its pattern or version form; not its range). */
+function follows({ tracking }: ParsedSource, tag: string): boolean {
+  if (tracking.kind === 'regex') return tracking.regex.test(tag);
+  if (tracking.kind !== 'semver') return false;
+  const suffix = tracking.variant === undefined ? '' : `-${tracking.variant}`;
+  return tag.endsWith(suffix) && parseTagVersion(tag, tag.slice(0, tag.length - suffix.length)) !== undefined;
 }
 
 /** The whitespace-separated tags of the file `additional_tags` names. */

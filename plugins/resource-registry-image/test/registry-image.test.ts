@@ -124,14 +124,267 @@ describe.skipIf(unavailable !== undefined)('registry-image resource', () => {
       await expect(check(source('check/app:v1'))).rejects.toMatchObject({
         code: 'REGISTRY_IMAGE_BAD_SOURCE',
       });
-      await expect(check(source('check/app', { tag_regex: 'v.*' }))).rejects.toMatchObject({
-        code: 'REGISTRY_IMAGE_UNSUPPORTED_FEATURE',
-      });
+      await expect(
+        check(source('check/app', { tag_regex: 'v.*', created_at_sort: true })),
+      ).rejects.toMatchObject({ code: 'REGISTRY_IMAGE_UNSUPPORTED_FEATURE' });
       await expect(
         check(source('check/app', { aws_region: 'eu-west-1', debug: true })),
       ).resolves.toBeDefined();
       await expect(check(source('check/app', { tagg: 'v1' }))).rejects.toMatchObject({
         code: 'CONFORMANCE_BAD_REQUEST',
+      });
+    });
+  });
+
+  describe('check of a family of tags (tag_regex, semver_constraint, variant)', () => {
+    /** One image per name, each a layer apart so their digests differ. */
+    const images = new Map<string, OciImage>();
+    const imageOf = (name: string) => {
+      let made = images.get(name);
+      if (!made) {
+        made = withLayer(image, [{ path: 'etc/flavour', body: `${name}\n` }]);
+        images.set(name, made);
+      }
+      return made;
+    };
+    const digestOf = (name: string) => imageOf(name).manifest.digest;
+    const version = (tag: string, name = tag) => ({ tag, digest: digestOf(name) });
+
+    // The family: 1.2 is an alias of 1.2.0, alpine of 1.3.0-alpine; latest and nightly stand alone.
+    const family: Array<[tag: string, name: string]> = [
+      ['1.0.0', '1.0.0'],
+      ['1.2.0', '1.2.0'],
+      ['1.2', '1.2.0'],
+      ['1.10.0', '1.10.0'],
+      ['2.0.0', '2.0.0'],
+      ['2.1.0-rc.1', '2.1.0-rc.1'],
+      ['1.2.0-alpine', '1.2.0-alpine'],
+      ['1.3.0-alpine', '1.3.0-alpine'],
+      ['alpine', '1.3.0-alpine'],
+      ['1.2.0-rc.1-alpine', '1.2.0-rc.1-alpine'],
+      ['latest', 'edge'],
+      ['nightly', 'nightly'],
+    ];
+    beforeAll(async () => {
+      for (const [tag, name] of family) await registry.push(imageOf(name), 'family/app', tag);
+    });
+
+    it('semver_constraint picks version tags in range, in version order, each digest once', async () => {
+      const src = (constraint: string) => source('family/app', { semver_constraint: constraint });
+      // 1.10.0 after 1.2.0; 1.2.0 rather than its alias 1.2; no suffixed, pre-release or other tag.
+      expect(await check(src('>= 1.0, < 2'))).toEqual([
+        version('1.0.0'),
+        version('1.2.0'),
+        version('1.10.0'),
+      ]);
+      expect(await check(src('>= 1.0 < 2'))).toEqual([version('1.0.0'), version('1.2.0'), version('1.10.0')]);
+      expect(await check(src('^1.2'))).toEqual([version('1.2.0'), version('1.10.0')]);
+      expect(await check(src('~1.2'))).toEqual([version('1.2.0')]);
+      expect(await check(src('~> 1.2'))).toEqual([version('1.2.0')]);
+      expect(await check(src('1.0.x || >= 2'))).toEqual([version('1.0.0'), version('2.0.0')]);
+      expect(await check(src('!= 1.2, < 2'))).toEqual([version('1.0.0'), version('1.10.0')]);
+      expect(await check(src('=< 1.2'))).toEqual([version('1.0.0'), version('1.2.0')]);
+      expect(await check(src('> 3'))).toEqual([]);
+    });
+
+    it('takes pre-releases with pre_releases, and latest last when nothing narrows the range', async () => {
+      expect(await check(source('family/app', { pre_releases: true }))).toEqual([
+        version('1.0.0'),
+        version('1.2.0'),
+        version('1.10.0'),
+        version('2.0.0'),
+        version('2.1.0-rc.1'),
+        version('latest', 'edge'),
+      ]);
+    });
+
+    it('starts from the given version, resolving nothing older', async () => {
+      const src = source('family/app', { semver_constraint: '>= 1.0, < 2' });
+      expect(await check(src, version('1.2.0'))).toEqual([version('1.2.0'), version('1.10.0')]);
+      expect(await check(src, version('1.10.0'))).toEqual([version('1.10.0')]);
+      // A version without a tag (the shape `tag` tracking answers) starts nowhere: all of them.
+      expect(await check(src, { digest: digestOf('1.2.0') })).toHaveLength(3);
+    });
+
+    it('answers every version again when the given tag was deleted or moved, as Concourse does', async () => {
+      for (const tag of ['1.0.0', '1.1.0', '2.0.0']) await registry.push(imageOf(tag), 'family/moving', tag);
+      const src = source('family/moving', { semver_constraint: '>= 1' });
+      expect(await check(src, version('1.1.0'))).toEqual([version('1.1.0'), version('2.0.0')]);
+
+      // Deleting the manifest takes its tag with it.
+      const deleted = await fetch(`${registry.url}/v2/family/moving/manifests/${digestOf('1.1.0')}`, {
+        method: 'DELETE',
+      });
+      expect(deleted.status).toBe(202);
+      expect(await check(src, version('1.1.0'))).toEqual([version('1.0.0'), version('2.0.0')]);
+
+      // Pushed again with other content: the tag is there, at a digest the version does not name.
+      await registry.push(imageOf('1.1.0-rebuilt'), 'family/moving', '1.1.0');
+      expect(await check(src, version('1.1.0'))).toEqual([
+        version('1.0.0'),
+        version('1.1.0', '1.1.0-rebuilt'),
+        version('2.0.0'),
+      ]);
+    });
+
+    it('variant follows the -variant family; its bare tag counts only at a digest of its own', async () => {
+      expect(await check(source('family/app', { variant: 'alpine' }))).toEqual([
+        version('1.2.0-alpine'),
+        version('1.3.0-alpine'),
+      ]);
+      expect(await check(source('family/app', { variant: 'alpine', semver_constraint: '< 1.3' }))).toEqual([
+        version('1.2.0-alpine'),
+      ]);
+      expect(await check(source('family/app', { variant: 'alpine', pre_releases: true }))).toEqual([
+        version('1.2.0-rc.1-alpine'),
+        version('1.2.0-alpine'),
+        version('1.3.0-alpine'),
+      ]);
+      expect(await check(source('family/app', { variant: 'slim' }))).toEqual([]);
+    });
+
+    it('tag_regex follows the matching tags in lexical order, from the given one on', async () => {
+      const src = source('family/app', { tag_regex: '^1\\.\\d+\\.0$' });
+      expect(await check(src)).toEqual([version('1.0.0'), version('1.10.0'), version('1.2.0')]);
+      expect(await check(src, version('1.10.0'))).toEqual([version('1.10.0'), version('1.2.0')]);
+      // As in Concourse (Go's MatchString), an expression without ^…$ matches anywhere in the tag.
+      expect(await check(source('family/app', { tag_regex: 'alpine' }))).toEqual([
+        version('1.2.0-alpine'),
+        version('1.2.0-rc.1-alpine'),
+        version('1.3.0-alpine'),
+        version('alpine', '1.3.0-alpine'),
+      ]);
+    });
+
+    it('refuses sources that mix the ways to follow tags, naming the keys', async () => {
+      const refused = (extra: Record<string, unknown>, ...words: string[]) =>
+        expect(check(source('family/app', extra))).rejects.toMatchObject({
+          code: 'REGISTRY_IMAGE_BAD_SOURCE',
+          message: expect.stringMatching(new RegExp(words.join('.*'))),
+        });
+      await refused({ tag: 'latest', tag_regex: '.*' }, 'source.tag and source.tag_regex');
+      await refused({ tag: '1.2.0', semver_constraint: '^1' }, 'source.tag and source.semver_constraint');
+      await refused(
+        { tag_regex: '.*', semver_constraint: '^1' },
+        'source.tag_regex and source.semver_constraint',
+      );
+      await refused({ tag: 'latest', pre_releases: true }, 'source.tag and source.pre_releases');
+      await refused({ tag_regex: '.*', variant: 'alpine' }, 'source.tag_regex and source.variant');
+      await refused({ tag_regex: '.*', pre_releases: true }, 'source.tag_regex and source.pre_releases');
+      await refused({ tag_regex: '(unclosed' }, 'source.tag_regex', 'not a regular expression');
+      await refused({ semver_constraint: '>= banana' }, 'source.semver_constraint', 'banana');
+      await refused({ semver_constraint: '>= 1,' }, 'source.semver_constraint', 'empty part');
+      await refused({ variant: 'has space' }, 'source.variant');
+      // Go's zero values are "not set", as in Concourse.
+      expect(await check(source('family/app', { tag: '1.2.0', tag_regex: '', pre_releases: false }))).toEqual(
+        [{ digest: digestOf('1.2.0') }],
+      );
+      expect(await check(source('family/absent', { semver_constraint: '^1' }))).toEqual([]);
+    });
+
+    it('get fetches a { tag, digest } version by its digest and writes its tag', async () => {
+      const step = await dir();
+      const src = source('family/app', { semver_constraint: '^1' });
+      const { value } = await plugin.call('get', {
+        source: src,
+        version: version('1.10.0'),
+        directory: step.ref,
+      });
+      expect(value.version).toEqual(version('1.10.0'));
+      expect(value.metadata).toContainEqual({ name: 'tag', value: '1.10.0' });
+      expect(await readFile(join(step.path, 'tag'), 'utf8')).toBe('1.10.0');
+      expect(await readFile(join(step.path, 'digest'), 'utf8')).toBe(digestOf('1.10.0'));
+      expect(await readFile(join(step.path, 'rootfs/etc/flavour'), 'utf8')).toBe('1.10.0\n');
+
+      const oci = await dir();
+      await plugin.call('get', {
+        source: src,
+        version: version('1.2.0-alpine'),
+        directory: oci.ref,
+        params: { format: 'oci' },
+      });
+      const unpacked = join(oci.path, 'unpacked');
+      await mkdir(unpacked);
+      await tar.x({ file: join(oci.path, 'image.tar'), cwd: unpacked });
+      const index = JSON.parse(await readFile(join(unpacked, 'index.json'), 'utf8'));
+      expect(index.manifests[0].digest).toBe(digestOf('1.2.0-alpine'));
+      expect(index.manifests[0].annotations['org.opencontainers.image.ref.name']).toBe('1.2.0-alpine');
+    });
+
+    it('put to a family pushes to additional_tags, and answers the version check will find', async () => {
+      const step = await dir();
+      await copyFile(image.tarball, join(step.path, 'image.tar'));
+      await writeFile(join(step.path, 'tags'), 'edge 3.0.0\n');
+      const src = source('family/pushed', { semver_constraint: '>= 3' });
+      const { value } = await plugin.call('put', {
+        source: src,
+        directory: step.ref,
+        params: { image: 'image.tar', additional_tags: 'tags' },
+      });
+      expect(value.version).toEqual({ tag: '3.0.0', digest: image.manifest.digest });
+      expect(await check(src)).toEqual([value.version]);
+      await expect(
+        plugin.call('put', { source: src, directory: step.ref, params: { image: 'image.tar' } }),
+      ).rejects.toMatchObject({
+        code: 'REGISTRY_IMAGE_BAD_PARAMS',
+        message: expect.stringContaining('additional_tags'),
+      });
+    });
+
+    it('put with version pushes its tag, and bump_aliases moves the aliases nothing later holds', async () => {
+      const step = await dir();
+      await copyFile(image.tarball, join(step.path, 'image.tar'));
+      for (const tag of ['1.2.0', '1.3.5', '2.0.0']) await registry.push(imageOf(tag), 'bump/app', tag);
+      const put = async (src: Record<string, unknown>, params: Record<string, unknown>) =>
+        (
+          await plugin.call('put', {
+            source: src,
+            directory: step.ref,
+            params: { image: 'image.tar', ...params },
+          })
+        ).value;
+      const tagsOf = (value: { metadata?: Array<{ name: string; value: string }> }) =>
+        value.metadata?.find((field) => field.name === 'tags')?.value;
+      const semverSource = source('bump/app', { semver_constraint: '>= 1' });
+
+      // 1.3.5 is a later patch: no alias moves. 1.4.0: 1 and 1.4, but 2.0.0 keeps latest.
+      const older = await put(semverSource, { version: '1.3.2', bump_aliases: true });
+      expect(tagsOf(older)).toBe('1.3.2');
+      expect(older.version).toEqual({ tag: '1.3.2', digest: image.manifest.digest });
+      expect(tagsOf(await put(semverSource, { version: 'v1.4', bump_aliases: true }))).toBe('1.4.0 1 1.4');
+      expect(tagsOf(await put(semverSource, { version: '2.1.0', bump_aliases: true }))).toBe(
+        '2.1.0 latest 2 2.1',
+      );
+      // A pre-release moves nothing.
+      expect(tagsOf(await put(semverSource, { version: '3.0.0-rc.1', bump_aliases: true }))).toBe(
+        '3.0.0-rc.1',
+      );
+
+      // With a variant, against that variant's tags only; the bare variant is its latest.
+      const alpine = source('bump/app', { variant: 'alpine' });
+      expect(tagsOf(await put(alpine, { version: '1.0.0', bump_aliases: true }))).toBe(
+        '1.0.0-alpine alpine 1-alpine 1.0-alpine',
+      );
+      // source.tag and variant: the tag, then the version's tag with the suffix.
+      expect(
+        tagsOf(await put(source('bump/app', { tag: 'edge', variant: 'alpine' }), { version: '0.9.0' })),
+      ).toBe('edge 0.9.0-alpine');
+      // No source.tag: the version's tag only, not latest.
+      const plain = await put(source('bump/plain'), { version: '1.0.0' });
+      expect(tagsOf(plain)).toBe('1.0.0');
+      expect(plain.version).toEqual({ digest: image.manifest.digest });
+      expect(await check(source('bump/plain', { tag: '1.0.0' }))).toEqual([
+        { digest: image.manifest.digest },
+      ]);
+      expect(await check(source('bump/plain'))).toEqual([]);
+
+      await expect(put(semverSource, { version: 'banana' })).rejects.toMatchObject({
+        code: 'REGISTRY_IMAGE_BAD_PARAMS',
+        message: expect.stringContaining('banana'),
+      });
+      await expect(put(semverSource, { bump_aliases: true })).rejects.toMatchObject({
+        code: 'REGISTRY_IMAGE_BAD_PARAMS',
+        message: expect.stringContaining('params.version'),
       });
     });
   });
