@@ -10,13 +10,12 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { DOCKER_REGISTRY, startDockerRegistry, stop } from './registries.mjs';
 import { fmt, summarise } from './stats.mjs';
 
 const BYTES = Number(process.env.BENCH_REGISTRY_BYTES ?? 50 * 1024 * 1024);
@@ -24,61 +23,8 @@ const ROUNDS = Number(process.env.BENCH_REGISTRY_ROUNDS ?? 9);
 /** Pulls per side per round; the round's figure is their median. */
 const PULLS = Number(process.env.BENCH_REGISTRY_PULLS ?? 3);
 const WARMUP = 2;
-const DOCKER_REGISTRY = '/usr/bin/docker-registry';
 const MAIN = fileURLToPath(new URL('../../registry-mirror/dist/main.js', import.meta.url));
 const REPOSITORY = 'bench/blob';
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Debian's docker-registry, filesystem storage, no auth (the vitest harness is TypeScript). */
-async function startDockerRegistry(dir) {
-  const port = await freePort();
-  await mkdir(dir, { recursive: true });
-  const config = join(dir, 'config.yml');
-  await writeFile(
-    config,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: error',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${join(dir, 'storage')}`,
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      `  secret: ${randomBytes(16).toString('hex')}`,
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(DOCKER_REGISTRY, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let waited = 0; waited < 10_000; waited += 50) {
-    if (child.exitCode !== null) break;
-    const up = await fetch(`${url}/v2/`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (up) return { url, child };
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`docker-registry did not start: ${stderr.slice(-2000)}`);
-}
 
 /** registry-mirror as its own process, as it would run in production. */
 async function startRegistryMirror(dir) {
@@ -101,13 +47,6 @@ async function startRegistryMirror(dir) {
     );
   });
   return { url, child };
-}
-
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 async function pushBlob(url, digest, data) {

@@ -149,7 +149,7 @@ async function writeRootfs(
     await builder.apply(file, layer.digest);
     await rm(file, { force: true });
   }
-  await builder.finish();
+  builder.finish();
   const metadata = { env: config.config?.Env ?? [], user: config.config?.User ?? '' };
   await writeFile(join(dir, 'metadata.json'), `${JSON.stringify(metadata)}\n`);
 }

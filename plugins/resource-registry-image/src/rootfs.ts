@@ -1,19 +1,22 @@
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
 import {
-  chmod,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  readlink,
-  rm,
-  symlink,
-  utimes,
-} from 'node:fs/promises';
+  chmodSync,
+  closeSync,
+  createReadStream,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  type Stats,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { registryImageError } from './errors.js';
@@ -41,6 +44,12 @@ export class RootfsBuilder {
   readonly #asRoot = process.getuid?.() === 0;
   /** Directory times, set last: every entry written into a directory changes its mtime. */
   readonly #directoryTimes = new Map<string, Date>();
+  /**
+   * Directories already resolved (image path → host path), so a layer of many files in few
+   * directories costs no lstat per path component. Forgotten whenever something that is not a
+   * plain file is removed or replaced, or a symbolic link made: only those change a resolution.
+   */
+  readonly #resolved = new Map<string, string>();
   #skipped = 0;
 
   constructor(root: string, options: RootfsOptions) {
@@ -56,11 +65,11 @@ export class RootfsBuilder {
   }
 
   /** Set directory times, deepest first; report what was skipped. */
-  async finish(): Promise<void> {
+  finish(): void {
     const depth = (path: string) => path.split('/').length;
     for (const path of [...this.#directoryTimes.keys()].sort((a, b) => depth(b) - depth(a))) {
       const mtime = this.#directoryTimes.get(path) as Date;
-      if ((await lstat(path).catch(() => undefined))?.isDirectory()) await utimes(path, mtime, mtime);
+      if (lstatOrNone(path)?.isDirectory()) utimesSync(path, mtime, mtime);
     }
     if (this.#skipped)
       this.#log(`skipped ${this.#skipped} device and FIFO entries (they cannot be made here)`);
@@ -70,17 +79,18 @@ export class RootfsBuilder {
     const relative = safeRelative(entry.path, layer);
     if (relative === '.') {
       // The root itself: only its mode and owner.
-      if (entry.type === 'Directory') await this.#attributes(this.#root, entry, false);
+      if (entry.type === 'Directory') this.#attributes(this.#root, entry, false);
       return;
     }
     const base = posix.basename(relative);
-    const parent = await this.#resolveDirectory(posix.dirname(relative), true, layer, entry.path);
+    const parent = this.#resolveDirectory(posix.dirname(relative), true, layer, entry.path);
     if (parent === undefined) return;
 
     if (base === OPAQUE) {
-      for (const child of await readdir(parent)) {
+      this.#resolved.clear();
+      for (const child of readdirSync(parent)) {
         const path = join(parent, child);
-        if (!written.has(path)) await rm(path, { recursive: true, force: true });
+        if (!written.has(path)) rmSync(path, { recursive: true, force: true });
       }
       return;
     }
@@ -94,53 +104,58 @@ export class RootfsBuilder {
         );
       }
       const path = join(parent, hidden);
-      if (!written.has(path)) await rm(path, { recursive: true, force: true });
+      this.#resolved.clear();
+      if (!written.has(path)) rmSync(path, { recursive: true, force: true });
       return;
     }
 
     const target = join(parent, base);
-    const existing = await lstat(target).catch(() => undefined);
+    const existing = lstatOrNone(target);
+    if (existing && !existing.isFile()) this.#resolved.clear();
     switch (entry.type) {
       case 'Directory': {
-        if (existing && !existing.isDirectory()) await rm(target, { force: true });
-        if (!existing?.isDirectory()) await mkdir(target, { mode: 0o755 });
-        await this.#attributes(target, entry, false);
+        if (existing && !existing.isDirectory()) rmSync(target, { force: true });
+        if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o755 });
+        this.#attributes(target, entry, false);
         if (entry.mtime) this.#directoryTimes.set(target, entry.mtime);
         break;
       }
       case 'File':
       case 'OldFile':
       case 'ContiguousFile': {
-        if (existing) await rm(target, { recursive: true, force: true });
-        const handle = await open(target, 'wx', 0o600);
+        if (existing) rmSync(target, { recursive: true, force: true });
+        // Synchronous file calls: one entry after another, each a hop to the thread pool would
+        // cost more than the call itself (2,000 small files took 1.8 s instead of 0.5 s).
+        const fd = openSync(target, 'wx', 0o600);
         try {
-          for await (const chunk of entry as AsyncIterable<Buffer>) await handle.write(chunk);
+          for await (const chunk of entry as AsyncIterable<Buffer>) writeSync(fd, chunk);
         } finally {
-          await handle.close();
+          closeSync(fd);
         }
-        await this.#attributes(target, entry, false);
+        this.#attributes(target, entry, false);
         break;
       }
       case 'SymbolicLink': {
-        if (existing) await rm(target, { recursive: true, force: true });
+        this.#resolved.clear();
+        if (existing) rmSync(target, { recursive: true, force: true });
         // The target is kept as it is: it is read inside the container, where `/` is the rootfs.
-        await symlink(entry.linkpath ?? '', target);
-        await this.#attributes(target, entry, true);
+        symlinkSync(entry.linkpath ?? '', target);
+        this.#attributes(target, entry, true);
         break;
       }
       case 'Link': {
         const linked = safeRelative(entry.linkpath ?? '', layer);
-        const linkedParent = await this.#resolveDirectory(posix.dirname(linked), false, layer, entry.path);
+        const linkedParent = this.#resolveDirectory(posix.dirname(linked), false, layer, entry.path);
         const source = linkedParent && join(linkedParent, posix.basename(linked));
-        const stats = source ? await lstat(source).catch(() => undefined) : undefined;
+        const stats = source ? lstatOrNone(source) : undefined;
         if (!source || !stats || stats.isDirectory()) {
           throw registryImageError(
             'UNSAFE_LAYER_ENTRY',
             `layer ${layer}: ${JSON.stringify(entry.path)} is a hard link to ${JSON.stringify(entry.linkpath)}, which is not a file of the image`,
           );
         }
-        if (existing) await rm(target, { recursive: true, force: true });
-        await link(source, target);
+        if (existing) rmSync(target, { recursive: true, force: true });
+        linkSync(source, target);
         break;
       }
       case 'CharacterDevice':
@@ -158,16 +173,16 @@ export class RootfsBuilder {
   }
 
   /** Mode, owner and time as the entry says; chown clears setuid bits, so the mode comes after it. */
-  async #attributes(path: string, entry: ReadEntry, isLink: boolean): Promise<void> {
+  #attributes(path: string, entry: ReadEntry, isLink: boolean): void {
     if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined) {
-      await lchown(path, entry.uid, entry.gid);
+      lchownSync(path, entry.uid, entry.gid);
     }
     if (isLink) {
-      if (entry.mtime) await lutimes(path, entry.mtime, entry.mtime);
+      if (entry.mtime) lutimesSync(path, entry.mtime, entry.mtime);
       return;
     }
-    if (entry.mode !== undefined) await chmod(path, entry.mode & 0o7777);
-    if (entry.mtime && entry.type !== 'Directory') await utimes(path, entry.mtime, entry.mtime);
+    if (entry.mode !== undefined) chmodSync(path, entry.mode & 0o7777);
+    if (entry.mtime && entry.type !== 'Directory') utimesSync(path, entry.mtime, entry.mtime);
   }
 
   /**
@@ -175,12 +190,9 @@ export class RootfsBuilder {
    * container would see them (`/` is the rootfs; `..` stops there). Missing directories are made
    * when `create`, else the answer is undefined. Never a path outside the rootfs.
    */
-  async #resolveDirectory(
-    relative: string,
-    create: boolean,
-    layer: string,
-    entryPath: string,
-  ): Promise<string | undefined> {
+  #resolveDirectory(relative: string, create: boolean, layer: string, entryPath: string): string | undefined {
+    const known = this.#resolved.get(relative);
+    if (known !== undefined) return known;
     const queue = relative.split('/').filter((part) => part && part !== '.');
     let parts: string[] = [];
     let links = 0;
@@ -191,10 +203,10 @@ export class RootfsBuilder {
         continue;
       }
       const path = join(this.#root, ...parts, part);
-      const stats = await lstat(path).catch(() => undefined);
+      const stats = lstatOrNone(path);
       if (!stats) {
         if (!create) return undefined;
-        await mkdir(path, { mode: 0o755 });
+        mkdirSync(path, { mode: 0o755 });
         parts.push(part);
       } else if (stats.isSymbolicLink()) {
         if (++links > MAX_LINKS) {
@@ -203,7 +215,7 @@ export class RootfsBuilder {
             `layer ${layer}: ${JSON.stringify(entryPath)} lies under a loop of symbolic links`,
           );
         }
-        const target = await readlink(path);
+        const target = readlinkSync(path);
         if (target.startsWith('/')) parts = [];
         queue.unshift(...target.split('/').filter((p) => p && p !== '.'));
       } else if (stats.isDirectory()) {
@@ -215,7 +227,9 @@ export class RootfsBuilder {
         );
       }
     }
-    return join(this.#root, ...parts);
+    const resolved = join(this.#root, ...parts);
+    this.#resolved.set(relative, resolved);
+    return resolved;
   }
 }
 
@@ -291,5 +305,14 @@ async function forEachEntry(
       'IMAGE_UNSUPPORTED',
       `layer ${layer} is not a tar archive tar can read: ${fatal.join('; ')}`,
     );
+  }
+}
+
+/** lstat, or undefined where nothing is (or a file stands where a directory was expected). */
+function lstatOrNone(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }
