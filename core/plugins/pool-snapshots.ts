@@ -33,8 +33,20 @@ export class PoolSnapshots {
     return { ...plugin, dir, entry: join(dir, relative(plugin.dir, plugin.entry)) };
   }
 
+  /**
+   * The snapshot, or the plugin as it is where none can be made (a read-only store, a full disk):
+   * it then runs from the store, as before snapshots, rather than not at all.
+   */
+  tryToSnapshot(plugin: DiscoveredPlugin): DiscoveredPlugin {
+    try {
+      return this.snapshot(plugin);
+    } catch {
+      return plugin;
+    }
+  }
+
   async close(): Promise<void> {
-    await rm(this.#dir, { recursive: true, force: true });
+    await rm(this.#dir, { recursive: true, force: true }).catch(() => undefined);
     // The store as it was, unless another host still runs plugins from it (then not empty).
     await rmdir(join(this.#store, kSnapshotsDir)).catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,18 @@ describe('an installed plugin removed from the store while its host runs it', ()
     // Again after its idle worker has ended: a new one loads the plugin again.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await echo.call('lookup', { team: 'main', path: 'b' })).toEqual({ found: true, value: 'b' });
+  });
+
+  it('runs a plugin from the store itself where no snapshot can be made there', async () => {
+    const store = await storeWithEcho();
+    // Something that is not a directory where the snapshots would go, as a read-only store would refuse.
+    await writeFile(join(store, '.in-use'), 'not a directory');
+    const host = await PluginHost.create({ builtinDirs: [], installedDir: store });
+    cleanups.push(() => host.close());
+    expect(await host.client('credentials', 'echo').call('lookup', { team: 'main', path: 'a' })).toEqual({
+      found: true,
+      value: 'a',
+    });
   });
 
   it('leaves nothing of its own in the store once closed, and sweeps what a dead host left', async () => {
