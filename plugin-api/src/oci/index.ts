@@ -32,6 +32,7 @@ export {
   canonicalName,
   type ImageReference,
   isLoopbackHost,
+  isTag,
   parseReference,
 } from './reference.js';
 export { type BlobBody, RegistryClient, type RegistryOptions } from './registry-client.js';

@@ -11,8 +11,16 @@ export interface ImageReference {
 
 export const DOCKER_HUB = 'docker.io';
 
-const REFERENCE =
-  /^(?:([^/]+)\/)?([a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
+/** A tag as the Distribution spec allows it: a word character, then up to 127 of `\w`, `.`, `-`. */
+const TAG = '[\\w][\\w.-]{0,127}';
+
+const REFERENCE = new RegExp(
+  `^(?:([^/]+)/)?([a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(${TAG}))?(?:@(sha256:[a-f0-9]{64}))?$`,
+);
+const WHOLE_TAG = new RegExp(`^${TAG}$`);
+
+/** Whether `tag` is a tag a registry accepts (`v1.2.3`, `latest`, `1.2-alpine`). */
+export const isTag = (tag: string) => WHOLE_TAG.test(tag);
 
 /**
  * Take a reference apart as Docker does: `busybox` is `docker.io/library/busybox:latest`, a first

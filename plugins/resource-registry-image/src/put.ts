@@ -8,6 +8,7 @@ import {
   isIndex,
   isManifest,
   isOciFailure,
+  isTag,
   type OciDescriptor,
   type OciIndex,
   type OciManifest,
@@ -26,8 +27,6 @@ interface PutParams extends CredentialParams {
   version?: string;
   bump_aliases?: boolean;
 }
-
-const TAG = /^[\w][\w.-]{0,127}$/;
 
 /** What a push sends: blobs first, then manifests children first, the top one last (under the tags). */
 interface PushPlan {
@@ -135,7 +134,7 @@ function releaseOf(source: ParsedSource, params: PutParams): Release | undefined
   // Concourse tags the version as Masterminds prints it: no `v`, all three numbers (1.2 is 1.2.0).
   const tag =
     parsed && `${parsed.version.format()}${source.variant === undefined ? '' : `-${source.variant}`}`;
-  if (!parsed || !tag || !TAG.test(tag)) {
+  if (!parsed || !tag || !isTag(tag)) {
     throw registryImageError(
       'BAD_PARAMS',
       `params.version ${JSON.stringify(params.version)} is not a version a tag can carry (1.2.3, 1.2, v1.2.3-rc.1)`,
@@ -202,7 +201,7 @@ async function additionalTags(dir: string, path: string | undefined): Promise<st
   if (path === undefined) return [];
   const file = await matchOne(dir, path, 'params.additional_tags');
   const tags = (await readFile(file, 'utf8')).split(/\s+/).filter(Boolean);
-  const bad = tags.filter((tag) => !TAG.test(tag));
+  const bad = tags.filter((tag) => !isTag(tag));
   if (bad.length) {
     throw registryImageError(
       'BAD_PARAMS',

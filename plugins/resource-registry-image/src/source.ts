@@ -1,6 +1,7 @@
 import {
   type ImageReference,
   isLoopbackHost,
+  isTag,
   type OciPlatform,
   parseReference,
   RegistryClient,
@@ -58,8 +59,6 @@ export interface ParsedSource {
   client(signal?: AbortSignal): RegistryClient;
 }
 
-const TAG = /^[\w][\w.-]{0,127}$/;
-
 /** Keys that change what check follows; Go's zero values (`""`, `false`) count as not given. */
 const TRACKING_KEYS = ['tag', 'tag_regex', 'semver_constraint', 'variant', 'pre_releases'] as const;
 
@@ -81,7 +80,7 @@ export function parseSource(raw: Record<string, unknown>, params: CredentialPara
     );
   }
   const tag = given(source.tag) ? String(source.tag) : 'latest';
-  if (!TAG.test(tag)) {
+  if (!isTag(tag)) {
     throw registryImageError(
       'BAD_SOURCE',
       `source.tag ${JSON.stringify(tag)} is not a tag: letters, digits, _, . and - (at most 128, not starting with . or -)`,
@@ -162,7 +161,7 @@ function trackingOf(source: RegistryImageSource): Tracking {
 function variantOf(source: RegistryImageSource): string | undefined {
   if (!given(source.variant)) return undefined;
   const variant = String(source.variant);
-  if (!TAG.test(`0-${variant}`)) {
+  if (!isTag(`0-${variant}`)) {
     throw registryImageError(
       'BAD_SOURCE',
       `source.variant ${JSON.stringify(variant)} cannot end a tag: letters, digits, _, . and - only`,
