@@ -139,51 +139,18 @@ export default defineResourceType({
     (await database.pool.query<{ status: string }>('SELECT status FROM builds WHERE id = $1', [buildId]))
       .rows[0]?.status;
 
-  it('lets a running build keep the resource type version it started with; the next build takes the new one', async () => {
-    await installVersioned('1.0.0');
-    expect(await eventually(async () => (await listed()).includes('versioned@1.0.0:installed'))).toBe(true);
-    const gate = join(home, 'gate');
-    await api('PUT', '/teams/main/pipelines/versions/config', {
+  /**
+   * A pipeline named after the resource type `type` whose job waits for a gate file, then puts a
+   * resource of that type; no check runs, so nothing starts a worker of the plugin before the put.
+   * Answers the gate's opener and a trigger for the job.
+   */
+  async function gatedPutPipeline(type: string) {
+    const gate = join(home, `gate-${type}`);
+    await api('PUT', `/teams/main/pipelines/${type}/config`, {
       config: `resources:
   - name: r
-    type: versioned
+    type: ${type}
     source: {}
-jobs:
-  - name: j
-    plan:
-      - task: wait
-        config:
-          platform: linux
-          run: { path: sh, args: [-c, 'while [ ! -e ${gate} ]; do sleep 0.05; done'] }
-      - put: r
-`,
-    });
-    await api('PUT', '/teams/main/pipelines/versions/unpause');
-    const first = (await api('POST', '/teams/main/pipelines/versions/jobs/j/builds')).id as number;
-    expect(await eventually(async () => (await eventTypes(first)).includes('start-task'))).toBe(true);
-
-    // Installed while the build runs, before it reaches its put.
-    await installVersioned('1.1.0');
-    expect(await eventually(async () => (await listed()).includes('versioned@1.1.0:installed'))).toBe(true);
-    await writeFile(gate, '');
-    expect(await eventually(async () => (await statusOf(first)) === 'succeeded')).toBe(true);
-    expect(await logOf(first)).toContain('put by versioned@1.0.0');
-
-    const second = (await api('POST', '/teams/main/pipelines/versions/jobs/j/builds')).id as number;
-    expect(await eventually(async () => (await statusOf(second)) === 'succeeded')).toBe(true);
-    expect(await logOf(second)).toContain('put by versioned@1.1.0');
-  });
-
-  it('lets a running build keep its version when `cc plugin update` removed it from the store meanwhile', async () => {
-    await installVersioned('1.0.0', 'replaced');
-    expect(await eventually(async () => (await listed()).includes('replaced@1.0.0:installed'))).toBe(true);
-    const gate = join(home, 'gate-replaced');
-    await api('PUT', '/teams/main/pipelines/replaced/config', {
-      config: `resources:
-  - name: r
-    type: replaced
-    source: {}
-    # No check: nothing starts a worker of the plugin before the put.
     check_every: never
 jobs:
   - name: j
@@ -195,8 +162,39 @@ jobs:
       - put: r
 `,
     });
-    await api('PUT', '/teams/main/pipelines/replaced/unpause');
-    const first = (await api('POST', '/teams/main/pipelines/replaced/jobs/j/builds')).id as number;
+    await api('PUT', `/teams/main/pipelines/${type}/unpause`);
+    return {
+      open: () => writeFile(gate, ''),
+      async trigger(): Promise<number> {
+        return (await api('POST', `/teams/main/pipelines/${type}/jobs/j/builds`)).id as number;
+      },
+    };
+  }
+
+  it('lets a running build keep the resource type version it started with; the next build takes the new one', async () => {
+    await installVersioned('1.0.0');
+    expect(await eventually(async () => (await listed()).includes('versioned@1.0.0:installed'))).toBe(true);
+    const pipeline = await gatedPutPipeline('versioned');
+    const first = await pipeline.trigger();
+    expect(await eventually(async () => (await eventTypes(first)).includes('start-task'))).toBe(true);
+
+    // Installed while the build runs, before it reaches its put.
+    await installVersioned('1.1.0');
+    expect(await eventually(async () => (await listed()).includes('versioned@1.1.0:installed'))).toBe(true);
+    await pipeline.open();
+    expect(await eventually(async () => (await statusOf(first)) === 'succeeded')).toBe(true);
+    expect(await logOf(first)).toContain('put by versioned@1.0.0');
+
+    const second = await pipeline.trigger();
+    expect(await eventually(async () => (await statusOf(second)) === 'succeeded')).toBe(true);
+    expect(await logOf(second)).toContain('put by versioned@1.1.0');
+  });
+
+  it('lets a running build keep its version when `cc plugin update` removed it from the store meanwhile', async () => {
+    await installVersioned('1.0.0', 'replaced');
+    expect(await eventually(async () => (await listed()).includes('replaced@1.0.0:installed'))).toBe(true);
+    const pipeline = await gatedPutPipeline('replaced');
+    const first = await pipeline.trigger();
     expect(await eventually(async () => (await eventTypes(first)).includes('start-task'))).toBe(true);
 
     // What `cc plugin update` does: the new version in, the old one out of the store.
@@ -208,7 +206,7 @@ jobs:
         return now.includes('replaced@1.1.0:installed') && !now.includes('replaced@1.0.0:installed');
       }),
     ).toBe(true);
-    await writeFile(gate, '');
+    await pipeline.open();
     expect(await eventually(async () => (await statusOf(first)) !== 'started')).toBe(true);
     expect(await logOf(first)).toContain('put by replaced@1.0.0');
     expect(await statusOf(first)).toBe('succeeded');

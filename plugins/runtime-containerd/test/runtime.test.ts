@@ -87,6 +87,13 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
     layoutPath: image.layoutDir,
   });
 
+  /** A naive volume at `path` on the host as a container's image. */
+  const volumeImage = (handle: string, path: string, metadata?: Record<string, unknown>): runtime.Image => ({
+    type: 'volume',
+    volume: { handle, driver: 'naive', location: { type: 'host-path', path } },
+    ...(metadata ? { metadata } : {}),
+  });
+
   /** The test image's one layer, unpacked into `dir`: a root filesystem on the host. */
   const unpackImage = (dir: string) =>
     tar.x({
@@ -345,18 +352,7 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
   it('runs a container whose root filesystem is a volume, without writing to the volume', async () => {
     const rootfs = await mkdtemp(join(scratch, 'rootfs-'));
     await unpackImage(rootfs);
-    const handle = `c-${++counter}`;
-    created.push(handle);
-    await plugin.call('createContainer', {
-      handle,
-      spec: {
-        image: {
-          type: 'volume',
-          volume: { handle: 'rootfs', driver: 'naive', location: { type: 'host-path', path: rootfs } },
-          metadata: { env: ['PATH=/bin'] },
-        },
-      },
-    });
+    const handle = await createContainer({ image: volumeImage('rootfs', rootfs, { env: ['PATH=/bin'] }) });
     const result = await sh(handle, 'cat /etc/os-release; echo changed > /etc/os-release; id -u');
     expect(text(result, 'stdout')).toContain('ID=conveyor-busybox');
     expect(await readFile(join(rootfs, 'etc', 'os-release'), 'utf8')).toContain('ID=conveyor-busybox');
@@ -371,17 +367,7 @@ describe.skipIf(unavailable !== undefined)('containerd runtime', () => {
       JSON.stringify({ env: ['PATH=/bin', 'FROM_METADATA=yes'], user: 'nobody' }),
     );
     await writeFile(join(artifact, 'digest'), 'sha256:not-part-of-the-rootfs');
-    const handle = `c-${++counter}`;
-    created.push(handle);
-    await plugin.call('createContainer', {
-      handle,
-      spec: {
-        image: {
-          type: 'volume',
-          volume: { handle: 'artifact', driver: 'naive', location: { type: 'host-path', path: artifact } },
-        },
-      },
-    });
+    const handle = await createContainer({ image: volumeImage('artifact', artifact) });
     const result = await sh(handle, 'cat /etc/os-release; echo "$FROM_METADATA"; id -un; ls /digest 2>&1');
     const output = text(result, 'stdout');
     expect(output).toContain('ID=conveyor-busybox');
