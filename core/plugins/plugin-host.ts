@@ -220,9 +220,7 @@ export class PluginHost {
       };
       // An installed version runs from the host's own links to its files, so a build that started
       // with it keeps it when the CLI removes it from the store (pool-snapshots.ts).
-      const runFrom =
-        plugin.source === 'installed' && this.#snapshots ? this.#snapshots.tryToSnapshot(plugin) : plugin;
-      pool = new PluginPool(runFrom, poolLimits);
+      pool = new PluginPool(this.#snapshots?.runFrom(plugin) ?? plugin, poolLimits);
       this.#pools.set(plugin.id, pool);
     }
     return pool;

@@ -25,24 +25,22 @@ export class PoolSnapshots {
     this.#dir = join(store, kSnapshotsDir, `${process.pid}-${randomBytes(4).toString('hex')}`);
   }
 
-  /** The plugin, its files linked into this host's snapshot (synchronously: pools are made on demand). */
-  snapshot(plugin: DiscoveredPlugin): DiscoveredPlugin {
-    const dir = join(this.#dir, plugin.manifest.name, plugin.manifest.version);
-    rmSync(dir, { recursive: true, force: true });
-    linkTree(plugin.dir, dir);
-    return { ...plugin, dir, entry: join(dir, relative(plugin.dir, plugin.entry)) };
-  }
-
   /**
-   * The snapshot, or the plugin as it is where none can be made (a read-only store, a full disk):
-   * it then runs from the store, as before snapshots, rather than not at all.
+   * What a pool of `plugin` runs from: for an installed version, its files linked into this host's
+   * snapshot (synchronously: pools are made on demand); where none can be made (a read-only store,
+   * a full disk), the store itself, as before snapshots, rather than not at all. A built-in or
+   * linked plugin runs where it is.
    */
-  tryToSnapshot(plugin: DiscoveredPlugin): DiscoveredPlugin {
+  runFrom(plugin: DiscoveredPlugin): DiscoveredPlugin {
+    if (plugin.source !== 'installed') return plugin;
+    const dir = join(this.#dir, plugin.manifest.name, plugin.manifest.version);
     try {
-      return this.snapshot(plugin);
+      rmSync(dir, { recursive: true, force: true });
+      linkTree(plugin.dir, dir);
     } catch {
       return plugin;
     }
+    return { ...plugin, dir, entry: join(dir, relative(plugin.dir, plugin.entry)) };
   }
 
   async close(): Promise<void> {
