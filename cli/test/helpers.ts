@@ -111,26 +111,44 @@ export async function tempHome(): Promise<{ home: string; cleanup: () => Promise
 }
 
 /**
- * A second registry-mirror, for an air-gapped site that `cc plugin mirror` copies to: the token
- * `site-token` may push under `site/`, anyone may pull. `close` also removes its storage.
+ * A registry-mirror to publish plugins to: `token` may do anything in the repositories
+ * `repositories` matches (e.g. `plugins/**`), anyone may pull. `root` is its storage, which
+ * `close` removes too.
  */
-export async function startSiteRegistry(): Promise<RunningRegistry> {
-  const root = await mkdtemp(join(tmpdir(), 'cc-site-registry-'));
+export async function startPluginRegistry(
+  token: string,
+  repositories: string,
+): Promise<RunningRegistry & { root: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'cc-plugin-registry-'));
   const registry = await startRegistryMirror({
     root,
     port: 0,
-    auth: {
-      tokens: [{ token: 'site-token', access: [{ repository: 'site/**', actions: ['*'] }] }],
-      anonymous: 'pull',
-    },
+    auth: { tokens: [{ token, access: [{ repository: repositories, actions: ['*'] }] }], anonymous: 'pull' },
   });
   return {
     ...registry,
+    root,
     async close() {
       await registry.close();
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A second registry-mirror, for an air-gapped site that `cc plugin mirror` copies to: the token
+ * `site-token` may push under `site/`, anyone may pull. `close` also removes its storage.
+ */
+export function startSiteRegistry(): Promise<RunningRegistry> {
+  return startPluginRegistry('site-token', 'site/**');
+}
+
+/** A signing key pair made by `cc plugin keygen -o PATH`: the private key's PEM file, the public key's, its id. */
+export async function generateSigningKey(path: string): Promise<{ pem: string; pub: string; id: string }> {
+  const result = await cc(['plugin', 'keygen', '-o', path, '--json']);
+  if (result.code !== 0) throw new Error(`cc plugin keygen failed: ${result.stderr}`);
+  const json = JSON.parse(result.stdout) as { privateKey: string; publicKey: string; keyId: string };
+  return { pem: json.privateKey, pub: json.publicKey, id: json.keyId };
 }
 
 export const adminToken = 'cc_admin_4b1d2c3e4f5a6b7c8d9e';

@@ -3,12 +3,11 @@
  * a real registry-mirror on loopback, and the core's plugin host over the store it installs into.
  */
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PluginHost } from '@conveyor/core/plugins';
 import { PLUGIN_API_VERSION } from '@conveyor/plugin-api';
-import { type RunningRegistry, startRegistryMirror } from '@conveyor/registry-mirror';
+import type { RunningRegistry } from '@conveyor/registry-mirror';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -24,7 +23,7 @@ import {
   toBlob,
   verifySignature,
 } from '../src/plugin-dist/index.js';
-import { cc, repoRoot } from './helpers.js';
+import { cc, generateSigningKey, repoRoot, startPluginRegistry } from './helpers.js';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'plugins');
 const token = 'publisher-token';
@@ -36,28 +35,20 @@ let registryUrl: string;
 let keys: { a: { pem: string; pub: string; id: string }; b: { pem: string; pub: string; id: string } };
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'cc-plugin-registry-'));
-  registry = await startRegistryMirror({
-    root,
-    port: 0,
-    auth: { tokens: [{ token, access: [{ repository: 'plugins/**', actions: ['*'] }] }], anonymous: 'pull' },
-  });
+  const started = await startPluginRegistry(token, 'plugins/**');
+  registry = started;
+  root = started.root;
   registryUrl = `${registry.url}/plugins`;
   // Inside the repository, so installed fixture plugins resolve @conveyor/plugin-api from its node_modules.
   work = await mkdtemp(join(repoRoot, 'test', '.cc-plugin-work-'));
-  const made: Record<string, { pem: string; pub: string; id: string }> = {};
-  for (const name of ['a', 'b']) {
-    const result = await cc(['plugin', 'keygen', '-o', join(work, `key-${name}`), '--json']);
-    expect(result.code, result.stderr).toBe(0);
-    const json = JSON.parse(result.stdout) as { privateKey: string; publicKey: string; keyId: string };
-    made[name] = { pem: json.privateKey, pub: json.publicKey, id: json.keyId };
-  }
-  keys = made as typeof keys;
+  keys = {
+    a: await generateSigningKey(join(work, 'key-a')),
+    b: await generateSigningKey(join(work, 'key-b')),
+  };
 });
 
 afterAll(async () => {
   await registry?.close();
-  await rm(root, { recursive: true, force: true });
   if (work) await rm(work, { recursive: true, force: true });
 });
 

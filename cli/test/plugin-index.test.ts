@@ -5,10 +5,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PluginHost } from '@conveyor/core/plugins';
-import { type RunningRegistry, startRegistryMirror } from '@conveyor/registry-mirror';
+import type { RunningRegistry } from '@conveyor/registry-mirror';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EMPTY_CONFIG,
@@ -24,7 +23,7 @@ import {
   toBlob,
   updatePluginIndex,
 } from '../src/plugin-dist/index.js';
-import { cc, repoRoot, startSiteRegistry } from './helpers.js';
+import { cc, generateSigningKey, repoRoot, startPluginRegistry, startSiteRegistry } from './helpers.js';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'plugins');
 
@@ -44,29 +43,19 @@ if (!hasScript) {
 }
 const token = 'index-token';
 
-let root: string;
 let work: string;
 let registry: RunningRegistry;
 let key: { pem: string; pub: string };
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'cc-plugin-index-registry-'));
   // Inside the repository, so installed fixture plugins resolve @conveyor/plugin-api from its node_modules.
   work = await mkdtemp(join(repoRoot, 'test', '.cc-plugin-index-'));
-  registry = await startRegistryMirror({
-    root,
-    port: 0,
-    auth: { tokens: [{ token, access: [{ repository: '**', actions: ['*'] }] }], anonymous: 'pull' },
-  });
-  const result = await cc(['plugin', 'keygen', '-o', join(work, 'key'), '--json']);
-  expect(result.code, result.stderr).toBe(0);
-  const json = JSON.parse(result.stdout) as { privateKey: string; publicKey: string };
-  key = { pem: json.privateKey, pub: json.publicKey };
+  registry = await startPluginRegistry(token, '**');
+  key = await generateSigningKey(join(work, 'key'));
 });
 
 afterAll(async () => {
   await registry?.close();
-  if (root) await rm(root, { recursive: true, force: true });
   if (work) await rm(work, { recursive: true, force: true });
 });
 

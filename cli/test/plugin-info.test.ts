@@ -5,15 +5,14 @@
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningRegistry, startRegistryMirror } from '@conveyor/registry-mirror';
+import type { RunningRegistry } from '@conveyor/registry-mirror';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PluginInfo, SearchHit } from '../src/plugin-dist/info.js';
-import { cc, repoRoot } from './helpers.js';
+import { cc, generateSigningKey, repoRoot, startPluginRegistry } from './helpers.js';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'plugins');
 const token = 'publisher-token';
 
-let root: string;
 let work: string;
 let registry: RunningRegistry;
 let registryUrl: string;
@@ -36,20 +35,10 @@ async function publish(dir: string, ...extra: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'cc-plugin-info-registry-'));
   work = await mkdtemp(join(tmpdir(), 'cc-plugin-info-work-'));
-  registry = await startRegistryMirror({
-    root,
-    port: 0,
-    auth: { tokens: [{ token, access: [{ repository: 'plugins/**', actions: ['*'] }] }], anonymous: 'pull' },
-  });
+  registry = await startPluginRegistry(token, 'plugins/**');
   registryUrl = `${registry.url}/plugins`;
-  for (const name of ['a', 'b'] as const) {
-    const result = await cc(['plugin', 'keygen', '-o', join(work, `key-${name}`), '--json']);
-    expect(result.code, result.stderr).toBe(0);
-    const json = JSON.parse(result.stdout) as { privateKey: string; publicKey: string; keyId: string };
-    keys[name] = { pem: json.privateKey, pub: json.publicKey, id: json.keyId };
-  }
+  for (const name of ['a', 'b'] as const) keys[name] = await generateSigningKey(join(work, `key-${name}`));
   await publish(join(fixtures, 'echo-v1'), '--sign-key', keys.a.pem);
   await publish(join(fixtures, 'echo-v2'), '--sign-key', keys.b.pem);
   await publish(join(fixtures, 'incompatible'), '--sign-key', keys.a.pem);
@@ -68,7 +57,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registry?.close();
-  if (root) await rm(root, { recursive: true, force: true });
   if (work) await rm(work, { recursive: true, force: true });
 });
 
